@@ -1,0 +1,1 @@
+"""HTTP pieces shared by the Exact, WooCommerce and Adobe Commerce clients."""

@@ -1,0 +1,1 @@
+"""Pieces every sandbox (Exact, WooCommerce, Adobe Commerce) shares: clock, fault injection, serving."""
