@@ -1,2 +1,3 @@
 """ml-connector: e-commerce stores to Exact Online."""
+
 __version__ = "0.1.0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -22,13 +23,15 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def _redact_event(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    return {key: redactor.redact(value) if isinstance(value, str) else value for key, value in event_dict.items()}
+def _redact_event(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    return {
+        key: redactor.redact(value) if isinstance(value, str) else value for key, value in event_dict.items()
+    }
 
 
 def configure(level: str = "INFO", fmt: str = "console") -> None:
-    renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(
-        colors=False
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[
@@ -51,3 +54,4 @@ def configure(level: str = "INFO", fmt: str = "console") -> None:
     root.setLevel(level)
     # httpx logs every request URL at INFO; query-string credentials would land there.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -90,8 +90,10 @@ class Vault:
         if not key_file.exists():
             write_key_file(key_file, [Fernet.generate_key()])
             if announce:
-                announce(f"Created a new secret key file {key_file} (mode 0600). Back it up: without it "
-                         "the stored credentials cannot be decrypted.")
+                announce(
+                    f"Created a new secret key file {key_file} (mode 0600). Back it up: without it "
+                    "the stored credentials cannot be decrypted."
+                )
         try:
             raw = key_file.read_text()
         except OSError as exc:
@@ -109,25 +111,28 @@ class Vault:
 
     def decrypt(self, stored: str, what: str) -> SecretStr:
         """Decrypt `stored`; `what` names the credential for the error message."""
-        version, kid, token = self._split(stored, what)
+        _, kid, token = self._split(stored, what)
         try:
             plaintext = self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
-            hint = "" if kid in self._known_ids else f" (it was encrypted with key id {kid}, which is not loaded)"
-            raise VaultError(
-                f"cannot decrypt {what}: the secret key does not match{hint}; "
-                f"check ML_CONNECTOR_SECRET_KEY or the key file ({self.source.description})"
-            ) from None
+            raise self._mismatch(what, kid) from None
         return secret(plaintext)
 
     def rotate_token(self, stored: str, what: str) -> str:
         """Re-encrypt a stored value under the primary key."""
-        _, _, token = self._split(stored, what)
+        _, kid, token = self._split(stored, what)
         try:
             new_token = self._fernet.rotate(token.encode()).decode()
         except InvalidToken:
-            raise VaultError(f"cannot re-encrypt {what}: none of the loaded keys decrypts it") from None
+            raise self._mismatch(what, kid) from None
         return f"{FORMAT_VERSION}:{self.primary_key_id}:{new_token}"
+
+    def _mismatch(self, what: str, kid: str) -> VaultError:
+        hint = "" if kid in self._known_ids else f" (it was encrypted with key id {kid}, which is not loaded)"
+        return VaultError(
+            f"cannot decrypt {what}: the secret key does not match{hint}; "
+            f"check ML_CONNECTOR_SECRET_KEY or the key file ({self.source.description})"
+        )
 
     def with_new_primary(self) -> Vault:
         return Vault([Fernet.generate_key(), *self.keys], self.source)

@@ -28,7 +28,7 @@ FaultKind = Literal["error", "slow", "rate_limit", "drop", "commit_then_drop", "
 ADMIN_PATH = "/_sandbox/faults"
 
 
-class DroppedConnection(Exception):  # noqa: N818 - it names what the client sees
+class DroppedConnection(Exception):
     """Raised after a response has started, to make the server close the connection."""
 
 
@@ -80,7 +80,9 @@ class FaultInjector:
         return None
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]) -> None:
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]
+) -> None:
     payload = json.dumps(body).encode()
     base = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": base + headers})
@@ -118,10 +120,13 @@ class FaultMiddleware:
             await _send_json(send, 401, {"error": "sandbox fault: unauthorized"}, [])
         elif rule.kind == "rate_limit":
             retry = str(max(1, int(rule.delay))).encode()
-            await _send_json(send, 429, {"error": "sandbox fault: too many requests"}, [(b"retry-after", retry)])
+            await _send_json(
+                send, 429, {"error": "sandbox fault: too many requests"}, [(b"retry-after", retry)]
+            )
         elif rule.kind == "drop":
             await _drop(send)
         else:  # commit_then_drop: let the app do its work, swallow its answer, then drop
+
             async def swallow(_message: Message) -> None:
                 return None
 

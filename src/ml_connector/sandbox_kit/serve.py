@@ -23,7 +23,9 @@ def free_port() -> int:
 
 
 def _config(app: ASGIApp, port: int) -> uvicorn.Config:
-    return uvicorn.Config(app, host=LOOPBACK, port=port, log_level="warning", access_log=False, lifespan="off")
+    return uvicorn.Config(
+        app, host=LOOPBACK, port=port, log_level="warning", access_log=False, lifespan="off"
+    )
 
 
 class ThreadedServer:

@@ -40,7 +40,9 @@ def add_connection(
     **fields: Any,
 ) -> Connection:
     if session.scalar(select(Connection.id).where(Connection.name == name)) is not None:
-        raise ValueError(f"a connection named '{name}' already exists; choose another name or remove it first")
+        raise ValueError(
+            f"a connection named '{name}' already exists; choose another name or remove it first"
+        )
     conn = Connection(name=name, kind=kind, **fields)
     session.add(conn)
     session.flush()
@@ -66,7 +68,9 @@ def set_credential(session: Session, vault: Vault, conn: Connection, name: str, 
     )
     if row is None:
         session.add(
-            Credential(connection_id=conn.id, name=name, value_ciphertext=ciphertext, key_id=vault.primary_key_id)
+            Credential(
+                connection_id=conn.id, name=name, value_ciphertext=ciphertext, key_id=vault.primary_key_id
+            )
         )
     else:
         row.value_ciphertext = ciphertext
@@ -87,7 +91,9 @@ def get_credential(session: Session, vault: Vault, conn: Connection, name: str) 
 
 def credential_names(session: Session, conn: Connection) -> list[str]:
     return list(
-        session.scalars(select(Credential.name).where(Credential.connection_id == conn.id).order_by(Credential.name))
+        session.scalars(
+            select(Credential.name).where(Credential.connection_id == conn.id).order_by(Credential.name)
+        )
     )
 
 

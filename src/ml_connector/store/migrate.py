@@ -40,3 +40,10 @@ def ensure_current(db: Database) -> None:
     """Upgrade when behind; cheap when already at head (one SELECT)."""
     if current_revision(db) != head_revision():
         upgrade(db)
+
+
+def downgrade(db: Database, revision: str) -> None:
+    cfg = _config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)

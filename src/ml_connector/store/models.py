@@ -186,7 +186,9 @@ class LedgerEntry(Base):
     target_id: Mapped[str | None] = mapped_column(String(100))
     # Hash of what we last wrote, to recognise our own change when it echoes back (no ping-pong).
     written_hash: Mapped[str | None] = mapped_column(String(64))
-    state: Mapped[LedgerState] = mapped_column(_enum(LedgerState, "ledger_state"), default=LedgerState.PENDING)
+    state: Mapped[LedgerState] = mapped_column(
+        _enum(LedgerState, "ledger_state"), default=LedgerState.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column()
     lease_owner: Mapped[str | None] = mapped_column(String(100))

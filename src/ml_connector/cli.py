@@ -1,0 +1,421 @@
+"""Command-line entry points. Each command parses its arguments and calls into the packages; no logic here."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer._click.exceptions import UsageError  # typer vendors click; its errors live here
+
+from ml_connector import __version__
+from ml_connector.app import App, open_app
+from ml_connector.checks import Check
+from ml_connector.config import ConfigError, config_path, load_settings
+from ml_connector.http.errors import RemoteError
+from ml_connector.logs import configure as configure_logging
+from ml_connector.secrets import redactor
+from ml_connector.store import migrate
+from ml_connector.store.connections import (
+    NotFoundError,
+    add_connection,
+    credential_names,
+    get_connection,
+    list_connections,
+    remove_connection,
+)
+from ml_connector.store.models import Connection, ConnectionKind
+from ml_connector.store.rotation import rotate_keys
+from ml_connector.vault import VaultError
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+app = typer.Typer(
+    name="ml-connector",
+    help="Keeps Exact Online in agreement with WooCommerce and Adobe Commerce stores.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+connections_app = typer.Typer(
+    help="Manage connections to Exact, WooCommerce and Adobe Commerce.", no_args_is_help=True
+)
+keys_app = typer.Typer(help="Manage the keys that encrypt stored credentials.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the state database.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="Serve a local sandbox of a foreign system (tests, demo, trying things out).")
+app.add_typer(connections_app, name="connections")
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+app.add_typer(sandbox_app, name="sandbox")
+
+_state: dict[str, Any] = {"config": None}
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"ml-connector {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Config file (default: $ML_CONNECTOR_CONFIG or data dir).")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    _state["config"] = config
+
+
+@contextmanager
+def opened(as_json: bool = False) -> Iterator[App]:
+    """Open the app; one-time notices (a new key file) go to stdout, or stderr when stdout carries JSON."""
+    settings = load_settings(_state["config"])
+    configure_logging(settings.log_level, settings.log_format)
+    notices = err if as_json else out
+    application = open_app(settings, announce=lambda msg: notices.print(msg))
+    try:
+        yield application
+    finally:
+        application.close()
+
+
+def _print_json(data: Any) -> None:
+    out.print_json(json.dumps(data, default=str))
+
+
+def _load(module: str, attr: str) -> Callable[..., Any]:
+    """Import a system package's entry point only when its command runs (keeps start-up fast)."""
+    function: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+    return function
+
+
+# --- init, db ---------------------------------------------------------------------------------------
+
+
+_CONFIG_TEMPLATE = """\
+# ml-connector settings. Every key can also be set as ML_CONNECTOR_<KEY> in the environment.
+# data_dir = "{data_dir}"
+# database_url = "postgresql+psycopg://user@host/db"   # default: SQLite file in the data dir
+# secret_key_file = "{data_dir}/secret.key"             # or ML_CONNECTOR_SECRET_KEY in the environment
+log_level = "INFO"
+log_format = "console"   # or "json"
+web_host = "127.0.0.1"
+web_port = 8080
+# public_url = "https://connector.example.com"          # where shops and Exact reach the web app
+"""
+
+
+@app.command()
+def init() -> None:
+    """Create the data dir, a config file, the secret key file and the database."""
+    path = config_path(_state["config"])
+    settings = load_settings(_state["config"])
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_CONFIG_TEMPLATE.format(data_dir=settings.data_dir))
+        out.print(f"Wrote config file {path}")
+    with opened() as application:
+        out.print(f"Database ready at {application.db.engine.url.render_as_string(hide_password=True)}")
+        out.print(f"Credentials are encrypted with key id {application.vault.primary_key_id}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations (also done automatically on start)."""
+    with opened() as application:
+        migrate.upgrade(application.db)
+        out.print(f"Database at revision {migrate.current_revision(application.db)}")
+
+
+# --- connections ------------------------------------------------------------------------------------
+
+
+class Kind(StrEnum):
+    exact = "exact"
+    woocommerce = "woocommerce"
+    adobe_commerce = "adobe-commerce"
+
+    @property
+    def stored(self) -> ConnectionKind:
+        return ConnectionKind(self.value.replace("-", "_"))
+
+
+def _parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not key or not sep:
+            raise typer.BadParameter(f"expected KEY=VALUE, got '{pair}'", param_hint=what)
+        parsed[key.strip()] = value
+    return parsed
+
+
+def _read_credentials(names: list[str]) -> dict[str, str]:
+    """NAME=VALUE as given, or NAME alone: read from ML_CONNECTOR_CREDENTIAL_<NAME> or a hidden prompt."""
+    import os
+
+    values: dict[str, str] = {}
+    for item in names:
+        name, sep, value = item.partition("=")
+        if not sep:
+            value = os.environ.get(f"ML_CONNECTOR_CREDENTIAL_{name.upper()}") or typer.prompt(
+                f"{name}", hide_input=True
+            )
+        if not name or not value:
+            raise typer.BadParameter(f"credential '{name}' is empty", param_hint="--credential")
+        values[name] = value
+    return values
+
+
+def _connection_dict(session: Any, conn: Connection) -> dict[str, Any]:
+    return {
+        "name": conn.name,
+        "kind": conn.kind.value,
+        "base_url": conn.base_url,
+        "region": conn.region,
+        "division": conn.division,
+        "store_code": conn.store_code,
+        "status": conn.status.value,
+        "status_reason": conn.status_reason,
+        "settings": conn.settings,
+        "credentials": credential_names(session, conn),
+    }
+
+
+@connections_app.command("add")
+def connections_add(
+    name: Annotated[str, typer.Argument(help="A short name, e.g. 'shop' or 'exact-nl'.")],
+    kind: Annotated[Kind, typer.Option(help="Which system this connection reaches.")],
+    base_url: Annotated[str | None, typer.Option(help="Store URL, or an explicit Exact base URL.")] = None,
+    region: Annotated[str | None, typer.Option(help="Exact region: NL BE UK DE FR ES US.")] = None,
+    division: Annotated[
+        int | None, typer.Option(help="Exact division (default: discovered on authorize).")
+    ] = None,
+    store_code: Annotated[str | None, typer.Option(help="Adobe Commerce store code.")] = None,
+    setting: Annotated[list[str] | None, typer.Option(help="KEY=VALUE option, repeatable.")] = None,
+    credential: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME[=VALUE], repeatable; without a value it is read from "
+            "ML_CONNECTOR_CREDENTIAL_<NAME> or prompted for (hidden)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a connection; credentials are stored encrypted."""
+    if region is not None and region.upper() not in {"NL", "BE", "UK", "DE", "FR", "ES", "US"}:
+        raise typer.BadParameter(
+            f"unknown Exact region '{region}' (NL BE UK DE FR ES US)", param_hint="--region"
+        )
+    settings = _parse_pairs(setting or [], "--setting")
+    secrets = _read_credentials(credential or [])
+    with opened(as_json) as application, application.db.session() as session:
+        conn = add_connection(
+            session,
+            application.vault,
+            name=name,
+            kind=kind.stored,
+            credentials=secrets,
+            base_url=base_url,
+            region=region.upper() if region else None,
+            division=division,
+            store_code=store_code,
+            settings=settings,
+        )
+        data = _connection_dict(session, conn)
+    if as_json:
+        _print_json(data)
+    else:
+        out.print(f"Added {kind.value} connection '{name}' ({len(secrets)} credential(s) stored encrypted)")
+
+
+@connections_app.command("list")
+def connections_list(as_json: JsonOption = False) -> None:
+    """List connections and their status."""
+    with opened(as_json) as application, application.db.session() as session:
+        rows = [_connection_dict(session, c) for c in list_connections(session)]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("name", "kind", "status", "base url / region", "division / store")
+    for row in rows:
+        where = row["base_url"] or row["region"] or ""
+        scope = str(row["division"] or row["store_code"] or "")
+        table.add_row(row["name"], row["kind"], row["status"], where, scope)
+    out.print(table if rows else "No connections yet: add one with `ml-connector connections add`.")
+
+
+@connections_app.command("show")
+def connections_show(name: str, as_json: JsonOption = False) -> None:
+    """Show one connection (credential names only, never their values)."""
+    with opened(as_json) as application, application.db.session() as session:
+        data = _connection_dict(session, get_connection(session, name))
+    if as_json:
+        _print_json(data)
+        return
+    for key, value in data.items():
+        out.print(f"[bold]{key}[/bold]: {value}")
+
+
+@connections_app.command("remove")
+def connections_remove(
+    name: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False
+) -> None:
+    """Remove a connection with its credentials and sync state."""
+    if not yes:
+        typer.confirm(f"Remove connection '{name}' with its credentials and sync state?", abort=True)
+    with opened() as application, application.db.session() as session:
+        remove_connection(session, name)
+    out.print(f"Removed connection '{name}'")
+
+
+@connections_app.command("authorize")
+def connections_authorize(
+    name: str,
+    division: Annotated[
+        int | None, typer.Option(help="Use this division instead of the current one.")
+    ] = None,
+    code: Annotated[
+        str | None, typer.Option(help="The redirect URL (or bare code) Exact sent the browser to.")
+    ] = None,
+    listen: Annotated[bool, typer.Option(help="Catch the redirect on a loopback redirect URI.")] = False,
+) -> None:
+    """Authorize an Exact Online connection (OAuth 2.0 authorization code)."""
+    run_authorize = _load("ml_connector.exact.authorize", "run_authorize")
+    with opened() as application:
+        chosen = run_authorize(
+            application, name, division=division, pasted=code, listen=listen, echo=out.print
+        )
+    out.print(f"Connection '{name}' authorized for division {chosen}")
+
+
+# --- keys -------------------------------------------------------------------------------------------
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    retire_old: Annotated[
+        bool, typer.Option(help="Drop the old keys from the key file once everything is re-encrypted.")
+    ] = False,
+) -> None:
+    """Add a new key and re-encrypt every stored credential in one transaction."""
+    with opened() as application:
+        result = rotate_keys(application.db, application.vault, retire_old=retire_old)
+    out.print(f"Re-encrypted {result.reencrypted} value(s) with key id {result.new_key_id}")
+    if result.retired_keys:
+        out.print(f"Dropped {result.retired_keys} old key(s) from the key file")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new key for ML_CONNECTOR_SECRET_KEY (put it first, keep the old ones after it)."""
+    from cryptography.fernet import Fernet
+
+    out.print(Fernet.generate_key().decode())
+
+
+# --- ping, sandboxes --------------------------------------------------------------------------------
+
+
+_PING = {
+    ConnectionKind.EXACT: "ml_connector.exact.ping",
+    ConnectionKind.WOOCOMMERCE: "ml_connector.woocommerce.ping",
+    ConnectionKind.ADOBE_COMMERCE: "ml_connector.adobe_commerce.ping",
+}
+
+
+@app.command()
+def ping(name: str, as_json: JsonOption = False) -> None:
+    """Check a connection end to end; one line per check, with the fix when one fails."""
+    with opened(as_json) as application:
+        with application.db.session() as session:
+            conn = get_connection(session, name)
+        checks: list[Check] = _load(_PING[conn.kind], "run_checks")(application, conn)
+    if as_json:
+        _print_json([c.__dict__ for c in checks])
+    else:
+        for check in checks:
+            mark = "[green]ok  [/green]" if check.ok else "[red]FAIL[/red]"
+            line = f"{mark} {check.name}: {check.detail}"
+            out.print(line if check.ok or not check.fix else f"{line}\n     fix: {check.fix}")
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+PortOption = Annotated[int, typer.Option(help="Port on 127.0.0.1.")]
+SeedOption = Annotated[int, typer.Option(help="Seed for deterministic data.")]
+
+
+@sandbox_app.command("exact")
+def sandbox_exact(port: PortOption = 8801, seed: SeedOption = 0) -> None:
+    """Serve the Exact Online sandbox."""
+    _load("ml_connector.exact.sandbox", "serve")(port=port, seed=seed)
+
+
+@sandbox_app.command("woocommerce")
+def sandbox_woocommerce(
+    port: PortOption = 8802,
+    seed: SeedOption = 0,
+    orders: Annotated[int, typer.Option(help="How many orders to seed.")] = 50,
+) -> None:
+    """Serve the WooCommerce sandbox."""
+    _load("ml_connector.woocommerce.sandbox", "serve")(port=port, seed=seed, orders=orders)
+
+
+@sandbox_app.command("adobe-commerce")
+def sandbox_adobe(
+    port: PortOption = 8803,
+    seed: SeedOption = 0,
+    mode: Annotated[str, typer.Option(help="paas or saas.")] = "paas",
+) -> None:
+    """Serve the Adobe Commerce sandbox."""
+    if mode not in {"paas", "saas"}:
+        raise typer.BadParameter("expected paas or saas", param_hint="--mode")
+    _load("ml_connector.adobe_commerce.sandbox", "serve")(port=port, seed=seed, mode=mode)
+
+
+# --- entry point ------------------------------------------------------------------------------------
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"[red]error:[/red] {redactor.redact(message)}", soft_wrap=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; every failure is one line on stderr (exit 2: bad arguments or config, 1: failure)."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="ml-connector", standalone_mode=False)
+    except UsageError as exc:
+        message = exc.format_message().replace("\n", " ")
+        if message:  # an empty message follows the help text shown for a bare command group
+            _fail(message, 2)
+        sys.exit(2)
+    except typer.Abort:
+        _fail("aborted", 1)
+    except (ConfigError, VaultError) as exc:
+        _fail(str(exc), 2)
+    except (NotFoundError, UserError, ValueError, RemoteError) as exc:
+        _fail(str(exc), 1)
+    else:
+        sys.exit(result if isinstance(result, int) else 0)
