@@ -24,7 +24,7 @@ def free_port() -> int:
 
 def _config(app: ASGIApp, port: int) -> uvicorn.Config:
     return uvicorn.Config(
-        app, host=LOOPBACK, port=port, log_level="warning", access_log=False, lifespan="off"
+        app, host=LOOPBACK, port=port, log_level="critical", access_log=False, lifespan="off"
     )
 
 

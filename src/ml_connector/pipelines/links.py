@@ -1,0 +1,50 @@
+"""What the pipelines remember about links beyond the ledger: the master-data hash of the last sync
+(to recognise our own write when it echoes back) and the reverse lookup target id -> source id."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ml_connector.store.db import Database
+from ml_connector.store.models import LedgerEntry, LedgerState, SyncCursor
+
+_PREFIX = "link:"
+
+
+class LinkHashes:
+    """Per source record, the fingerprint of the master data both sides held after the last sync.
+
+    Kept in `sync_cursors` under the stream `link:<type>:<id>`: a small per-record marker, like a cursor.
+    """
+
+    def __init__(self, db: Database, connection_id: int) -> None:
+        self.db = db
+        self.connection_id = connection_id
+
+    def get(self, source_type: str, source_id: str) -> str | None:
+        with self.db.session() as session:
+            row = session.get(SyncCursor, (self.connection_id, f"{_PREFIX}{source_type}:{source_id}"))
+            return row.value if row is not None else None
+
+    def set(self, source_type: str, source_id: str, fingerprint: str) -> None:
+        stream = f"{_PREFIX}{source_type}:{source_id}"
+        with self.db.session() as session:
+            row = session.get(SyncCursor, (self.connection_id, stream))
+            if row is None:
+                session.add(SyncCursor(connection_id=self.connection_id, stream=stream, value=fingerprint))
+            else:
+                row.value = fingerprint
+
+
+def source_of(db: Database, connection_id: int, source_type: str, entity: str, target_id: str) -> str | None:
+    """The source id whose write created `target_id` (e.g. the customer behind an Account)."""
+    with db.session() as session:
+        return session.scalar(
+            select(LedgerEntry.source_id).where(
+                LedgerEntry.source_connection_id == connection_id,
+                LedgerEntry.source_type == source_type,
+                LedgerEntry.target_entity == entity,
+                LedgerEntry.target_id == target_id,
+                LedgerEntry.state == LedgerState.SENT,
+            )
+        )

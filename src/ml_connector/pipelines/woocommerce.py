@@ -1,0 +1,434 @@
+"""WooCommerce to Exact Online: the flow the engine runs for a WooCommerce connection.
+
+Reads orders and customers through the WooCommerce client, maps them with `flows.woocommerce`, resolves
+codes against the Exact master-data cache and hands every write to the engine's `Writer`:
+
+- an order becomes one SalesInvoice (one POST with its lines), to the customer's Account;
+- each refund on an order becomes one credit note, exactly once per refund id;
+- a customer becomes an Account (stored link, then e-mail, then create), and Exact's later edits of a
+  linked Account flow back to the WooCommerce customer (Exact is the source of truth).
+
+In steady state an order costs one Exact call: accounts and items are resolved from the cache, which a
+sync pass refreshes incrementally (one `sync/...` call per entity) before it processes anything.
+
+Connection settings: the WooCommerce connection's `settings["sync"]` holds `target` (the Exact connection
+name) and the `WooExactSettings` fields (store_key, journal, vat rules, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from ml_connector.engine.audit import record_event
+from ml_connector.engine.flows import Change, FlowContext, InboxItem, WebhookStatus, register_flow
+from ml_connector.engine.intent import SourceRecord, UpdateRule, WriteIntent
+from ml_connector.engine.records import record_key
+from ml_connector.engine.writer import Writer
+from ml_connector.exact.client import ExactClient
+from ml_connector.exact.target import ExactTarget
+from ml_connector.flows.accounts import AccountDraft, MatchAction, SyncAction
+from ml_connector.flows.problems import MappingError
+from ml_connector.flows.woocommerce import customers as customer_flow
+from ml_connector.flows.woocommerce import invoices
+from ml_connector.flows.woocommerce.refs import order_ref, refund_ref
+from ml_connector.flows.woocommerce.selection import CANCELLED_STATUSES, OrderAction, decide_order
+from ml_connector.flows.woocommerce.settings import WooExactSettings, parse_settings
+from ml_connector.pipelines import masterdata
+from ml_connector.pipelines.links import LinkHashes, source_of
+from ml_connector.pipelines.lookups import MasterDataView
+from ml_connector.store.connections import get_connection
+from ml_connector.woocommerce.client import WooClient
+from ml_connector.woocommerce.models import Customer, Order
+from ml_connector.woocommerce.webhooks import connection_webhook_health
+
+ORDER, REFUND, CUSTOMER, GUEST, EXACT_ACCOUNT = "order", "refund", "customer", "guest", "exact_account"
+INVOICES, ACCOUNTS = "SalesInvoices", "Accounts"
+# Entities refreshed before each pass: new Accounts and Items matter for matching; the rest rarely move.
+PASS_REFRESH = ("Items", "Accounts")
+RECENT_ORDERS = 512  # orders a poll read, kept for `process` so that it need not read them again
+
+
+class RecordWaiting(RuntimeError):
+    """The record depends on a write that is not done yet (e.g. its customer's Account); retried later."""
+
+
+class SyncSettingsError(ValueError):
+    """The connection's sync settings are missing or wrong; the message names the setting and the fix."""
+
+
+def sync_settings(raw: dict[str, Any] | None, connection: str) -> tuple[str, WooExactSettings]:
+    section = dict((raw or {}).get("sync") or {})
+    target = section.pop("target", None)
+    if not target:
+        raise SyncSettingsError(
+            f"WooCommerce connection '{connection}' has no sync target: set settings.sync.target to the name "
+            "of the Exact connection to write to"
+        )
+    try:
+        return str(target), parse_settings(section, connection)
+    except (MappingError, ValidationError) as exc:
+        raise SyncSettingsError(str(exc)) from None
+
+
+def guest_account_code(email: str, prefix: str) -> str:
+    """A deterministic, numeric Account Code for a guest (Exact codes are numeric, at most 18 digits):
+    the same e-mail always gives the same code, so an Account created before a timeout is found again."""
+    digits = str(int(hashlib.sha256(email.strip().lower().encode()).hexdigest(), 16))[:12]
+    return f"{prefix}9{digits}"
+
+
+class WooToExact:
+    """The engine's Flow for one WooCommerce connection."""
+
+    streams: Sequence[str] = ("orders", "customers", "exact_accounts")
+    overlap = timedelta(seconds=2)
+
+    def __init__(self, ctx: FlowContext) -> None:
+        app, conn = ctx.app, ctx.connection
+        target_name, self.settings = sync_settings(conn.settings, conn.name)
+        self.app, self.ctx = app, ctx
+        self.connection_id, self.name = conn.id, conn.name
+        self.mapping = invoices.FlowContext.of(self.settings)
+        with app.db.session() as session:
+            target = get_connection(session, target_name)
+            self.target_id = target.id
+            division = target.division
+        self.partition = f"exact:{division}"
+        self.woo = WooClient.for_connection(app, conn.name)
+        self.exact = ExactClient.for_connection(app, target_name, clock=ctx.clock)
+        self.writer: Writer = ctx.writer(ExactTarget(self.exact))
+        self.links = LinkHashes(app.db, self.connection_id)
+        self._recent: OrderedDict[int, Order] = OrderedDict()
+        self._lock = threading.Lock()
+        self._view: MasterDataView | None = None
+        self._refreshed_master_data = False
+        self._changed_accounts: list[dict[str, Any]] = []
+
+    # -- the Flow protocol ------------------------------------------------------------------------
+
+    def poll(self, stream: str, since: datetime | None) -> Iterable[Change]:
+        if stream == "orders":
+            self.refresh_master_data()
+            return self._poll_orders(since)
+        if stream == "customers":
+            return (
+                Change(CUSTOMER, str(c.id), c.changed_at, c.changed_at.isoformat())
+                for c in self.woo.changed_customers(since, overlap=self.overlap)
+            )
+        if stream == "exact_accounts":
+            return self._poll_exact_accounts()
+        raise ValueError(f"WooCommerce flow has no stream '{stream}' (streams: {', '.join(self.streams)})")
+
+    def process(self, source_type: str, source_id: str) -> None:
+        if source_type == ORDER:
+            self.process_order(self._order(int(source_id)))
+        elif source_type == "order_deleted":
+            self._order_deleted(int(source_id))
+        elif source_type == CUSTOMER:
+            self.process_customer(self.woo.customer(int(source_id)))
+        elif source_type == EXACT_ACCOUNT:
+            self._account_changed_in_exact(source_id)
+        elif source_type == REFUND:
+            order_id, _, _refund = source_id.partition(":")
+            self.process_order(self.woo.order(int(order_id)))
+        elif source_type == GUEST:
+            # a guest's Account is written for an order: retrying it means processing their orders again
+            for order in self.woo.orders(search=source_id):
+                if (order.billing.email or "").strip().lower() == source_id:
+                    self.process_order(order)
+        else:
+            raise ValueError(f"WooCommerce flow cannot process '{source_type}' records")
+
+    def handle_inbox(self, message: InboxItem) -> None:
+        topic = message.topic or ""
+        resource_id = message.resource_id
+        if not resource_id:
+            return
+        if topic == "order.deleted":
+            self.process("order_deleted", resource_id)
+        elif topic.startswith("order."):
+            self.process(ORDER, resource_id)
+        elif topic.startswith("customer."):
+            self.process(CUSTOMER, resource_id)
+
+    def webhook_status(self) -> WebhookStatus:
+        with self.app.db.session() as session:
+            conn = get_connection(session, self.name)
+        health = connection_webhook_health(self.app, conn)
+        return WebhookStatus(health.healthy, health.describe())
+
+    # -- orders -----------------------------------------------------------------------------------
+
+    def _poll_orders(self, since: datetime | None) -> Iterator[Change]:
+        for order in self.woo.changed_orders(since, overlap=self.overlap):
+            self._remember(order)
+            yield Change(ORDER, str(order.id), order.date_modified_gmt, order.date_modified_gmt.isoformat())
+
+    def _remember(self, order: Order) -> None:
+        with self._lock:
+            self._recent[order.id] = order
+            self._recent.move_to_end(order.id)
+            while len(self._recent) > RECENT_ORDERS:
+                self._recent.popitem(last=False)
+
+    def _order(self, order_id: int) -> Order:
+        with self._lock:
+            order = self._recent.pop(order_id, None)
+        return order if order is not None else self.woo.order(order_id)
+
+    def _source(self, source_type: str, source_id: str | int, version: str | None = None) -> SourceRecord:
+        return SourceRecord(self.connection_id, source_type, str(source_id), version)
+
+    def process_order(self, order: Order) -> None:
+        source = self._source(ORDER, order.id, order.date_modified_gmt.isoformat())
+        posted_id = self.writer.link(source, INVOICES)
+        if posted_id is None:
+            decision = decide_order(order, self.settings, None)
+            if decision.action == OrderAction.SKIP:
+                self.writer.skip(source, decision.reason)
+                return
+            if decision.action == OrderAction.IGNORE:
+                self._note(source, "ignored", decision.reason)
+                return
+        elif order.status in CANCELLED_STATUSES:
+            self._note(
+                source,
+                "changed_after_posting",
+                f"order {order.id} was {order.status} after its invoice {posted_id} was posted: "
+                "credit it in Exact or refund it in WooCommerce",
+            )
+            return
+        try:
+            account_id = self._account_for_order(order)
+        except MappingError as exc:
+            self._park(source, INVOICES, order_ref(self.settings.store_key, order.id), exc)
+            return
+        view = self.view()
+        self._create_missing_items(order)
+        self.writer.write(
+            WriteIntent(
+                source=source,
+                target_connection_id=self.target_id,
+                entity=INVOICES,
+                external_ref=order_ref(self.settings.store_key, order.id),
+                payload=lambda: invoices.map_order(order, self.mapping, view.lookups(), account_id).to_payload(),
+                update=UpdateRule.NEVER,
+            )
+        )
+        if self.writer.link(source, INVOICES) is not None:
+            self._credit_refunds(order, account_id)
+
+    def _credit_refunds(self, order: Order, account_id: str) -> None:
+        for summary in order.refunds:
+            source = self._source(REFUND, f"{order.id}:{summary.id}")
+            if self.writer.link(source, INVOICES) is not None:
+                continue
+            refund = self.woo.refund(order.id, summary.id)
+            view = self.view()
+            self.writer.write(
+                WriteIntent(
+                    source=source,
+                    target_connection_id=self.target_id,
+                    entity=INVOICES,
+                    external_ref=refund_ref(self.settings.store_key, order.id, refund.id),
+                    payload=lambda refund=refund: invoices.map_refund(
+                        order, refund, self.mapping, view.lookups(), account_id
+                    ).to_payload(),
+                    update=UpdateRule.NEVER,
+                )
+            )
+
+    def _order_deleted(self, order_id: int) -> None:
+        source = self._source(ORDER, order_id)
+        if self.writer.link(source, INVOICES) is None:
+            self.writer.skip(source, f"order {order_id} was trashed before it was posted")
+        else:
+            self._note(
+                source,
+                "changed_after_posting",
+                f"order {order_id} was trashed after its invoice was posted: credit it in Exact if it is void",
+            )
+
+    def _create_missing_items(self, order: Order) -> None:
+        view = self.view()
+        for draft in invoices.items_to_create(order, self.mapping, view.lookups()):
+            source = self._source("item", draft.code)
+            result = self.writer.write(
+                WriteIntent(
+                    source=source,
+                    target_connection_id=self.target_id,
+                    entity="Items",
+                    external_ref=draft.code,
+                    payload=draft.to_payload(),
+                    update=UpdateRule.NEVER,
+                )
+            )
+            if result.target_id:
+                view.add_item(draft.code, result.target_id)
+
+    # -- accounts ---------------------------------------------------------------------------------
+
+    def _account_for_order(self, order: Order) -> str:
+        view = self.view()
+        if order.is_guest:
+            email = (order.billing.email or "").strip().lower()
+            decision = customer_flow.order_account_decision(
+                order, self.settings, linked_account_id=None, candidates=view.candidates(email)
+            )
+            if decision.account_id is not None:
+                return decision.account_id
+            code = guest_account_code(email, self.settings.account_code.prefix)
+            draft = customer_flow.account_for_order(order, self.settings)
+            return self._create_account(self._source(GUEST, email), code, draft)
+        source = self._source(CUSTOMER, order.customer_id)
+        decision = customer_flow.order_account_decision(
+            order,
+            self.settings,
+            linked_account_id=self.writer.link(source, ACCOUNTS),
+            candidates=view.candidates(order.billing.email),
+        )
+        if decision.account_id is not None:
+            return decision.account_id
+        draft = customer_flow.account_for_order(order, self.settings)
+        return self._create_account(source, self._customer_code(order.customer_id), draft)
+
+    def _customer_code(self, customer_id: int) -> str:
+        return self.settings.account_code.code_for(customer_id) or str(customer_id)
+
+    def _create_account(self, source: SourceRecord, code: str, draft: AccountDraft) -> str:
+        payload = AccountDraft(draft.data, code, draft.vat_number).to_payload()
+        result = self.writer.write(
+            WriteIntent(
+                source=source,
+                target_connection_id=self.target_id,
+                entity=ACCOUNTS,
+                external_ref=code,
+                payload=payload,
+                update=UpdateRule.NEVER,
+            )
+        )
+        if result.target_id is None:
+            raise RecordWaiting(
+                f"the Exact Account for {source.type} {source.id} is not written yet ({result.note}); "
+                f"see `ml-connector audit {self.name}:{source.type}:{source.id}`"
+            )
+        self.view().add_account({**payload, "ID": result.target_id})
+        self.links.set(source.type, source.id, draft.data.fingerprint())
+        return result.target_id
+
+    def process_customer(self, customer: Customer) -> None:
+        source = self._source(CUSTOMER, customer.id, customer.changed_at.isoformat())
+        view = self.view()
+        decision = customer_flow.customer_account_decision(
+            customer,
+            linked_account_id=self.writer.link(source, ACCOUNTS),
+            candidates=view.candidates(customer.billing.email or customer.email),
+        )
+        if decision.action == MatchAction.CREATE:
+            draft = customer_flow.account_for_customer(customer, self.settings)
+            self._create_account(source, self._customer_code(customer.id), draft)
+            return
+        account_id = decision.account_id
+        account = view.accounts.get(account_id or "")
+        if account_id is None or account is None:
+            return
+        self._sync_master_data(source, customer, account_id, account)
+
+    def _sync_master_data(
+        self, source: SourceRecord, customer: Customer, account_id: str, account: dict[str, Any]
+    ) -> None:
+        sync = customer_flow.decide_customer_sync(self.links.get(CUSTOMER, source.id), customer, account)
+        if sync.conflict:
+            self._note(source, "conflict", f"edited on both sides; {sync.reason}")
+        if sync.action == SyncAction.UPDATE_SHOP:
+            self.woo.put(f"customers/{customer.id}", customer_flow.customer_update_payload(account, customer))
+            self._note(source, "shop_updated", f"customer {customer.id} updated from Exact Account {account_id}")
+        elif sync.action == SyncAction.UPDATE_EXACT:
+            draft = customer_flow.account_for_customer(customer, self.settings)
+            self.exact.update(ACCOUNTS, account_id, draft.update_payload())
+            self.view().add_account({**account, **draft.update_payload()})
+            self._note(source, "exact_updated", f"Exact Account {account_id} updated from customer {customer.id}")
+        self.links.set(CUSTOMER, source.id, sync.link_hash)
+
+    def _poll_exact_accounts(self) -> Iterator[Change]:
+        """Accounts changed in Exact (read by this pass's master-data refresh) that belong to a customer."""
+        if not self._changed_accounts:
+            self.refresh_master_data()
+        changed, self._changed_accounts = self._changed_accounts, []
+        now = datetime.now(UTC)
+        for account in changed:
+            account_id = str(account["ID"])
+            if self._customer_of(account_id) is not None:
+                yield Change(EXACT_ACCOUNT, account_id, now, str(account.get("Timestamp")))
+
+    def _customer_of(self, account_id: str) -> int | None:
+        found = source_of(self.app.db, self.connection_id, CUSTOMER, ACCOUNTS, account_id)
+        return int(found) if found is not None else None
+
+    def _account_changed_in_exact(self, account_id: str) -> None:
+        customer_id = self._customer_of(account_id)
+        account = self.view().accounts.get(account_id)
+        if customer_id is None or account is None:
+            return
+        customer = self.woo.customer(customer_id)
+        self._sync_master_data(self._source(CUSTOMER, customer_id), customer, account_id, account)
+
+    # -- master data ------------------------------------------------------------------------------
+
+    def refresh_master_data(self) -> None:
+        """One incremental read of the cached Exact entities (everything on the first pass of a process);
+        Accounts changed in Exact are kept for the `exact_accounts` stream."""
+        first = not self._refreshed_master_data
+        entities = masterdata.ALL_ENTITIES if first else PASS_REFRESH
+        changed = masterdata.refresh(self.app.db, self.exact, self.target_id, entities, deletions=first)
+        if not first:
+            self._changed_accounts.extend(changed["Accounts"])
+        self._refreshed_master_data = True
+        self._view = None
+
+    def view(self) -> MasterDataView:
+        if self._view is None:
+            if not self._refreshed_master_data:
+                self.refresh_master_data()
+            self._view = MasterDataView.load(self.app.db, self.target_id)
+        return self._view
+
+    # -- audit helpers ----------------------------------------------------------------------------
+
+    def _note(self, source: SourceRecord, kind: str, message: str) -> None:
+        with self.app.db.session() as session:
+            record_event(
+                session,
+                record_key=record_key(session, source.connection_id, source.type, source.id),
+                kind=kind,
+                at=datetime.now(UTC),
+                connection_id=source.connection_id,
+                message=message,
+                detail={"version": source.version},
+            )
+
+    def _park(self, source: SourceRecord, entity: str, ref: str, error: MappingError) -> None:
+        """A record that cannot be mapped yet: a failed ledger entry with the reason, replayable."""
+
+        def unmappable() -> dict[str, Any]:
+            raise error
+
+        self.writer.write(
+            WriteIntent(
+                source=source, target_connection_id=self.target_id, entity=entity, external_ref=ref, payload=unmappable
+            )
+        )
+
+    def close(self) -> None:
+        self.woo.close()
+        self.exact.close()
+
+
+register_flow("woocommerce", WooToExact)
