@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -393,6 +394,278 @@ def sandbox_adobe(
     _load("ml_connector.adobe_commerce.sandbox", "serve")(port=port, seed=seed, mode=mode)
 
 
+# --- sync, audit, failures, runtime ----------------------------------------------------------------
+
+
+failed_app = typer.Typer(help="Records that could not be written (failed or given up).", no_args_is_help=True)
+masterdata_app = typer.Typer(help="The local copy of Exact master data.", no_args_is_help=True)
+app.add_typer(failed_app, name="failed")
+app.add_typer(masterdata_app, name="masterdata")
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{value}' is not a date or time (use 2026-10-01 or 2026-10-01T12:00:00Z)", param_hint="--since"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def sync(
+    name: str,
+    once: Annotated[bool, typer.Option("--once", help="One pass in the foreground, then exit.")] = True,
+    since: Annotated[str | None, typer.Option(help="Read records changed since this moment (UTC).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sync one connection now: read what changed, write it, report (a Rich progress bar while it runs)."""
+    sync_once = _load("ml_connector.runtime.commands", "sync_once")
+    with opened(as_json) as application:
+        report = sync_once(application, name, _since(since), progress=not as_json)
+    if as_json:
+        _print_json(report.__dict__)
+    else:
+        out.print(
+            f"{name}: {report.seen} read, {report.new} new, {report.processed} processed; states {report.states}"
+        )
+        for line in report.failed:
+            out.print(f"[red]failed[/red] {line}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def audit(
+    record: Annotated[
+        str, typer.Argument(help="<connection>:<type>:<id> (e.g. shop:order:1042) or a ledger id.")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """The full timeline of one record: fetched, mapped, each attempt, lookups, replays."""
+    render = _load("ml_connector.engine.audit", "render_timeline")
+    with opened(as_json) as application:
+        out.print(render(application, record, as_json), markup=False, highlight=False)
+
+
+@failed_app.command("list")
+def failed_list(
+    connection: Annotated[str | None, typer.Option(help="Only this source connection.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Only errors containing this text.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List parked records with their reason."""
+    list_failed = _load("ml_connector.engine.replay", "list_failed")
+    with opened(as_json) as application:
+        rows = list_failed(application, connection, reason)
+    if as_json:
+        _print_json([row.__dict__ for row in rows])
+        return
+    table = Table("record", "entity", "state", "attempts", "reason")
+    for row in rows:
+        table.add_row(row.record, row.entity, row.state, str(row.attempts), row.last_error or "")
+    out.print(table if rows else "No failed records.")
+
+
+@app.command()
+def replay(
+    record: Annotated[str | None, typer.Argument(help="<connection>:<type>:<id> or a ledger id.")] = None,
+    all_failed: Annotated[
+        bool, typer.Option("--all-failed", help="Every parked record of --connection.")
+    ] = False,
+    connection: Annotated[str | None, typer.Option(help="With --all-failed: the source connection.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write one record again (after the same verification step), or all failed records of a connection."""
+    if all_failed == (record is not None):
+        raise typer.BadParameter("give either a RECORD or --all-failed --connection NAME")
+    if all_failed and not connection:
+        raise typer.BadParameter("--all-failed needs --connection NAME")
+    module = "ml_connector.engine.replay"
+    with opened(as_json) as application:
+        if record is not None:
+            results = _load(module, "replay_one")(application, record)
+        else:
+            results = _load(module, "replay_all_failed")(application, connection)
+    if as_json:
+        _print_json([r.__dict__ for r in results])
+    else:
+        for r in results:
+            out.print(f"{r.record} (ledger {r.ledger_id}): {r.state} {r.target_id or r.last_error or ''}")
+    if any(r.state in ("failed", "dead") for r in results):
+        raise typer.Exit(1)
+
+
+@masterdata_app.command("refresh")
+def masterdata_refresh(
+    name: Annotated[str, typer.Argument(help="The Exact connection.")],
+    full: Annotated[bool, typer.Option(help="Read everything again instead of what changed.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Read Exact's GL accounts, cost centers, cost units, journals, VAT codes, payment conditions and items."""
+    from ml_connector.exact.client import ExactClient
+    from ml_connector.pipelines import masterdata
+
+    with opened(as_json) as application:
+        client = ExactClient.for_connection(application, name)
+        try:
+            with application.db.session() as session:
+                conn_id = get_connection(session, name).id
+            changed = masterdata.refresh(application.db, client, conn_id, full=full)
+        finally:
+            client.close()
+    counts = {entity: len(rows) for entity, rows in changed.items()}
+    if as_json:
+        _print_json(counts)
+    else:
+        for entity, count in counts.items():
+            out.print(f"{entity}: {count} new or changed")
+
+
+@app.command()
+def run() -> None:
+    """Scheduler, workers and web app in one process (the embedded default); stops cleanly on SIGTERM."""
+    with opened() as application:
+        _load("ml_connector.runtime.commands", "run")(application)
+
+
+@app.command()
+def worker() -> None:
+    """Workers and scheduler only (run several, with a PostgreSQL database_url, to scale out)."""
+    with opened() as application:
+        _load("ml_connector.runtime.commands", "worker")(application)
+
+
+@app.command()
+def web() -> None:
+    """The web app only: webhooks, the Exact OAuth callback, /healthz and /metrics."""
+    with opened() as application:
+        _load("ml_connector.runtime.commands", "web")(application)
+
+
+# --- GL mapping (Adobe Commerce) -------------------------------------------------------------------
+
+mapping_app = typer.Typer(help="The GL account / cost center mapping of a connection.", no_args_is_help=True)
+app.add_typer(mapping_app, name="mapping")
+
+
+def _sync_target(session: Any, conn: Connection) -> Connection:
+    target = ((conn.settings or {}).get("sync") or {}).get("target")
+    if not target:
+        raise UserError(
+            f"connection '{conn.name}' has no sync target: set settings.sync.target to the Exact connection"
+        )
+    return get_connection(session, str(target))
+
+
+@mapping_app.command("export")
+def mapping_export(
+    name: str, version: Annotated[int | None, typer.Option(help="An older version.")] = None
+) -> None:
+    """Print the current mapping (YAML) to stdout: edit it and `mapping import` it."""
+    from ml_connector.flows.gl_mapping.store import load_mapping
+
+    with opened(True) as application, application.db.session() as session:
+        stored = load_mapping(session, application.vault, get_connection(session, name), version)
+    sys.stdout.write(stored.text)
+
+
+@mapping_app.command("import")
+def mapping_import(
+    name: str,
+    path: Annotated[Path, typer.Argument(help="The YAML file.", exists=True, dir_okay=False)],
+    comment: Annotated[str | None, typer.Option(help="Why it changed (kept with the version).")] = None,
+    author: Annotated[str | None, typer.Option(help="Who changed it (default: the OS user).")] = None,
+) -> None:
+    """Validate a mapping against Exact's master data and store it as the next version (nothing on error)."""
+    import getpass
+
+    from ml_connector.flows.gl_mapping.masterdata import load_masterdata
+    from ml_connector.flows.gl_mapping.problems import MappingInvalid
+    from ml_connector.flows.gl_mapping.store import import_mapping
+
+    text = path.read_text()
+    try:
+        with opened() as application, application.db.session() as session:
+            conn = get_connection(session, name)
+            masterdata = load_masterdata(session, _sync_target(session, conn).id)
+            version = import_mapping(
+                session, application.vault, conn, text, masterdata,
+                author=author or getpass.getuser(), comment=comment,
+            )
+    except MappingInvalid as exc:
+        err.print(f"[red]error:[/red] {path}: mapping rejected, nothing applied")
+        for problem in exc.problems:
+            err.print(f"  {path}:{problem.line or '?'}: {problem.message}", markup=False)
+        raise typer.Exit(1) from None
+    out.print(f"Stored mapping version {version.version} for '{name}'")
+
+
+@mapping_app.command("history")
+def mapping_history_command(name: str, as_json: JsonOption = False) -> None:
+    """Every stored version with its time and author."""
+    from ml_connector.flows.gl_mapping.store import mapping_history
+
+    with opened(as_json) as application, application.db.session() as session:
+        versions = mapping_history(session, get_connection(session, name))
+    if as_json:
+        _print_json([v.__dict__ for v in versions])
+        return
+    for v in versions:
+        out.print(f"v{v.version}  {v.created_at:%Y-%m-%d %H:%M} UTC  {v.author}  {v.comment or ''}")
+
+
+# --- demo, reconcile -------------------------------------------------------------------------------
+
+
+class DemoFlow(StrEnum):
+    all = "all"
+    woocommerce = "woocommerce"
+    adobe_commerce = "adobe-commerce"
+
+
+@app.command()
+def demo(
+    flow: Annotated[DemoFlow, typer.Option(help="Which flow to run end to end.")] = DemoFlow.all,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the product end to end on local sandboxes (fresh SQLite data dir) and print a summary."""
+    from ml_connector.demo.run import run_demo, summary_table
+
+    configure_logging("WARNING", "console")
+    results = run_demo(flow.value, err if as_json else out)
+    if as_json:
+        _print_json(results)
+    else:
+        out.print(summary_table(results))
+    if not results["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reconcile(
+    name: Annotated[str, typer.Argument(help="The shop connection.")],
+    period: Annotated[str, typer.Option(help="A month (2026-10), a day (2026-10-05) or a range (a..b).")],
+    csv: Annotated[Path | None, typer.Option(help="Also write the findings as CSV for the accountant.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare a period's orders and refunds with Exact's invoices and credit notes; exit 0 only if all agree."""
+    module = "ml_connector.pipelines.reconcile"
+    with opened(as_json) as application:
+        report = _load(module, "run_reconcile")(application, name, period)
+    if csv is not None:
+        csv.write_text(report.to_csv())
+    if as_json:
+        out.print(report.to_json(), markup=False, highlight=False)
+    else:
+        out.print(_load(module, "render_report")(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 # --- entry point ------------------------------------------------------------------------------------
 
 
@@ -415,7 +688,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail("aborted", 1)
     except (ConfigError, VaultError) as exc:
         _fail(str(exc), 2)
-    except (NotFoundError, UserError, ValueError, RemoteError) as exc:
+    except (NotFoundError, UserError, ValueError, LookupError, RemoteError) as exc:
         _fail(str(exc), 1)
     else:
         sys.exit(result if isinstance(result, int) else 0)

@@ -51,7 +51,9 @@ def test_first_refresh_reads_everything_then_only_changes(
         item.remote_id
     ]
     with app.db.session() as session:
-        renamed = [r for r in masterdata.cached_rows(session, conn_id, "Items") if r.remote_id == item.remote_id]
+        renamed = [
+            r for r in masterdata.cached_rows(session, conn_id, "Items") if r.remote_id == item.remote_id
+        ]
         assert renamed[0].data["Description"] == "Renamed in Exact"
 
     gone = httpx.delete(f"{info['base_url']}/_sandbox/edit/{info['division']}/Items/{item.remote_id}")

@@ -80,9 +80,10 @@ def drain(app: App, runtime: Runtime, rounds: int = 60) -> None:
 
 def _inbox_errors(app: App) -> list[tuple[str | None, str | None, str]]:
     with app.db.session() as session:
-        return [(m.topic, m.resource_id, m.state.value + ": " + (m.error or "")) for m in session.scalars(
-            select(InboxMessage).where(InboxMessage.state != InboxState.DONE)
-        )]
+        return [
+            (m.topic, m.resource_id, m.state.value + ": " + (m.error or ""))
+            for m in session.scalars(select(InboxMessage).where(InboxMessage.state != InboxState.DONE))
+        ]
 
 
 def _division(sandbox: ExactSandbox, info: dict[str, Any]) -> Any:

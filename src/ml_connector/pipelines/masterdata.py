@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -144,7 +145,19 @@ def _refresh_whole(
             )
         )
         _upsert(session, connection_id, spec, rows)
+        _cursor(session, connection_id, spec.entity).value = str(len(rows))  # its updated_at dates the read
     return rows
+
+
+def stale(db: Database, connection_id: int, max_age: timedelta, entities: Sequence[str] = ALL_ENTITIES) -> list[str]:
+    """The `entities` not read within `max_age` (or never): what a pass must read in full."""
+    now = datetime.now(UTC)
+    with db.read_session() as session:
+        read_at = {
+            row.stream: row.updated_at
+            for row in session.scalars(select(SyncCursor).where(SyncCursor.connection_id == connection_id))
+        }
+    return [e for e in entities if (when := read_at.get(_cursor_stream(e))) is None or now - when > max_age]
 
 
 def refresh(

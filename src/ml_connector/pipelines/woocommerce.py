@@ -52,6 +52,7 @@ ORDER, REFUND, CUSTOMER, GUEST, EXACT_ACCOUNT = "order", "refund", "customer", "
 INVOICES, ACCOUNTS = "SalesInvoices", "Accounts"
 # Entities refreshed before each pass: new Accounts and Items matter for matching; the rest rarely move.
 PASS_REFRESH = ("Items", "Accounts")
+MASTER_DATA_MAX_AGE = timedelta(hours=1)  # VAT codes, journals, GL accounts ... are re-read this often
 RECENT_ORDERS = 512  # orders a poll read, kept for `process` so that it need not read them again
 
 
@@ -110,6 +111,7 @@ class WooToExact:
         self._view: MasterDataView | None = None
         self._refreshed_master_data = False
         self._changed_accounts: list[dict[str, Any]] = []
+        self._fresh_accounts: list[dict[str, Any]] = []  # read by this pass: no need to read them again
 
     # -- the Flow protocol ------------------------------------------------------------------------
 
@@ -362,6 +364,7 @@ class WooToExact:
         if not self._changed_accounts:
             self.refresh_master_data()
         changed, self._changed_accounts = self._changed_accounts, []
+        self._fresh_accounts = changed
         now = datetime.now(UTC)
         for account in changed:
             account_id = str(account["ID"])
@@ -374,21 +377,29 @@ class WooToExact:
 
     def _account_changed_in_exact(self, account_id: str) -> None:
         customer_id = self._customer_of(account_id)
-        account = self.view().accounts.get(account_id)
-        if customer_id is None or account is None:
+        if customer_id is None:
             return
+        account = self.view().accounts.get(account_id)
+        if account is None or account_id not in {str(a["ID"]) for a in self._fresh_accounts}:
+            # a webhook names the key only: read the Account itself (one call) and keep it in the cache
+            fields = [f for f in masterdata.SPECS[ACCOUNTS].select if f != "Timestamp"]  # sync endpoints only
+            account = self.exact.get(ACCOUNTS, account_id, fields)
+            if account is None:
+                return
+            masterdata.remember(self.app.db, self.target_id, ACCOUNTS, account)
+            self.view().add_account(account)
         customer = self.woo.customer(customer_id)
         self._sync_master_data(self._source(CUSTOMER, customer_id), customer, account_id, account)
 
     # -- master data ------------------------------------------------------------------------------
 
     def refresh_master_data(self) -> None:
-        """One incremental read of the cached Exact entities (everything on the first pass of a process);
-        Accounts changed in Exact are kept for the `exact_accounts` stream."""
-        first = not self._refreshed_master_data
-        entities = masterdata.ALL_ENTITIES if first else PASS_REFRESH
-        changed = masterdata.refresh(self.app.db, self.exact, self.target_id, entities, deletions=first)
-        if not first:
+        """Before a pass: Items and Accounts by Timestamp (one call each), plus whatever was not read within
+        the hour (in full, with deletions). Accounts changed in Exact are kept for `exact_accounts`."""
+        slow = masterdata.stale(self.app.db, self.target_id, MASTER_DATA_MAX_AGE)
+        entities = [*PASS_REFRESH, *(e for e in slow if e not in PASS_REFRESH)]
+        changed = masterdata.refresh(self.app.db, self.exact, self.target_id, entities, deletions=bool(slow))
+        if self._refreshed_master_data:
             self._changed_accounts.extend(changed["Accounts"])
         self._refreshed_master_data = True
         self._view = None

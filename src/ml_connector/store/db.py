@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,13 +48,20 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    """One engine and two kinds of session: plain, and write-locked for read-modify-write sections."""
+    """One engine and its sessions.
+
+    On SQLite every unit of work takes the write lock at BEGIN (IMMEDIATE): a transaction that reads and
+    then writes would otherwise fail at once with "database is locked" when another connection wrote in
+    between (WAL snapshots cannot be upgraded), whereas waiting for the lock at BEGIN uses the busy timeout.
+    Pure reads use `read_session()`, which never blocks writers.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._locked = sessionmaker(self.engine.execution_options(write_lock=True), expire_on_commit=False)
+        self._reads = sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = sessionmaker(self.engine.execution_options(write_lock=True), expire_on_commit=False)
+        self._open_units = threading.local()
 
     @property
     def is_sqlite(self) -> bool:
@@ -62,16 +70,33 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work, committed on success and rolled back on error."""
-        with self._sessions.begin() as session:
+        with self._write_unit() as session:
             yield session
 
     @contextmanager
     def locked_session(self) -> Iterator[Session]:
-        """Like session(), but holds the database write lock on SQLite from the start.
+        """A unit of work that reads rows in order to change them: on PostgreSQL lock what you read with
+        `.with_for_update()`; on SQLite every session already holds the write lock."""
+        with self._write_unit() as session:
+            yield session
 
-        On PostgreSQL, lock the rows you read with `.with_for_update()`.
-        """
-        with self._locked.begin() as session:
+    @contextmanager
+    def _write_unit(self) -> Iterator[Session]:
+        if self.is_sqlite:
+            if getattr(self._open_units, "active", False):
+                # the inner BEGIN IMMEDIATE would wait for the lock its own thread holds, then fail
+                raise RuntimeError("a database session was opened inside another one in the same thread")
+            self._open_units.active = True
+        try:
+            with self._writes.begin() as session:
+                yield session
+        finally:
+            self._open_units.active = False
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read-only unit of work (no write lock on SQLite)."""
+        with self._reads.begin() as session:
             yield session
 
     def dispose(self) -> None:

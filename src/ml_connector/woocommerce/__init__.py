@@ -1,0 +1,1 @@
+"""WooCommerce: REST v3 client, webhook handling and a stateful sandbox store."""

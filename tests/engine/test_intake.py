@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from ml_connector.engine import inbox
+from ml_connector.engine.cursors import load
+from ml_connector.engine.flows import Change, FlowCache
+from ml_connector.engine.intake import poll_stream
+from ml_connector.engine.processing import process_message, waiting_work
+from ml_connector.store.models import InboxMessage, InboxState
+from ml_connector.webhooks import Verified
+from tests.engine.conftest import ShopWorld
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> str:
+    return (T0 + timedelta(seconds=seconds)).isoformat()
+
+
+def poll(world: ShopWorld, started: float, since: datetime | None = None):
+    flow = FlowCache(world.app).get(world.shop_id)
+    return poll_stream(world.app.db, flow, world.shop_id, "orders", T0 + timedelta(seconds=started), since)
+
+
+def test_polls_store_each_change_once_and_advance_the_watermark(world: ShopWorld):
+    for order, modified in (("1", 0), ("2", 5), ("3", 5)):
+        world.shop.put(order, modified=at(modified))
+    first = poll(world, started=60)
+    assert (first.seen, len(first.new_ids), first.watermark) == (3, 3, T0 + timedelta(seconds=5))
+    with world.app.db.session() as session:
+        mark = load(session, world.shop_id, "orders")
+    assert mark.boundary == {"order:2", "order:3"}
+
+    world.shop.put("4", modified=at(5))  # same second as the boundary, arrived late
+    world.shop.put("1", modified=at(30))  # changed again
+    second = poll(world, started=61)
+    # reads from watermark - overlap: 2 and 3 are boundary duplicates, 4 and the new version of 1 are new
+    assert second.seen == 2 and len(second.new_ids) == 2
+    with world.app.db.session() as session:
+        keys = sorted(m.dedup_key for m in session.scalars(select(InboxMessage)))
+    expected = [("1", 0), ("2", 5), ("3", 5), ("4", 5), ("1", 30)]
+    assert keys == sorted(f"poll:order:{order}:{at(t)}" for order, t in expected)
+
+
+def test_the_watermark_never_passes_the_poll_start(world: ShopWorld):
+    world.shop.put("1", modified=at(10))
+    world.shop.put("2", modified=at(100))  # modified while the poll ran
+    result = poll(world, started=50)
+    assert result.watermark == T0 + timedelta(seconds=10)
+    assert len(poll(world, started=200).new_ids) == 0  # 2 was stored once; it is read again, not re-stored
+
+
+def test_a_since_in_the_past_does_not_move_the_watermark_back(world: ShopWorld):
+    world.shop.put("1", modified=at(10))
+    poll(world, started=50)
+    poll(world, started=60, since=T0 - timedelta(days=1))
+    with world.app.db.session() as session:
+        assert load(session, world.shop_id, "orders").value == T0 + timedelta(seconds=10)
+
+
+def test_inbox_ignores_duplicate_deliveries(world: ShopWorld):
+    delivery = Verified(dedup_key="order:7:2026-03-01T12:00:00", topic="order.updated", resource_id="7")
+    with world.app.db.session() as session:
+        first = inbox.store_delivery(session, world.shop_id, delivery, b'{"id": 7}', {"x": "1"}, T0)
+        again = inbox.store_delivery(session, world.shop_id, delivery, b'{"id": 7}', {"x": "2"}, T0)
+    assert first is not None and again is None
+
+
+def test_messages_are_processed_once_and_failures_retry(world: ShopWorld):
+    world.shop.put("7", modified=at(0))
+    with world.app.db.session() as session:
+        message_id = inbox.store_delivery(
+            session, world.shop_id, Verified("k7", "order.updated", "7"), b'{"id": 7}', {}, T0
+        )
+        broken_id = inbox.store_delivery(
+            session, world.shop_id, Verified("k404", "order.updated", "404"), b'{"id": 404}', {}, T0
+        )
+    assert message_id is not None and broken_id is not None
+    flows = FlowCache(world.app)
+    assert process_message(world.app.db, flows, message_id)
+    assert not process_message(world.app.db, flows, message_id)  # done: a second run does nothing
+    assert world.target.count("SalesInvoices", "WC-7") == 1
+    assert process_message(world.app.db, flows, broken_id)
+    with world.app.db.session() as session:
+        broken = session.get_one(InboxMessage, broken_id)
+    assert broken.state == InboxState.FAILED and "KeyError" in (broken.error or "")
+    now = datetime.now(UTC)
+    assert [j.id for j in waiting_work(world.app.db, now) if j.kind == "message"] == []  # backing off
+    later = [j for j in waiting_work(world.app.db, now + timedelta(hours=1)) if j.kind == "message"]
+    assert [(j.id, j.key) for j in later] == [(broken_id, f"message:{broken_id}:1:failed")]
+
+
+def test_changes_carry_their_version_into_the_inbox_key(world: ShopWorld):
+    with world.app.db.session() as session:
+        ids = inbox.store_changes(session, world.shop_id, [Change("order", "1", T0, "v9")], T0)
+        again = inbox.store_changes(session, world.shop_id, [Change("order", "1", T0, "v9")], T0)
+    assert len(ids) == 1 and again == []
+
+
+def test_processed_messages_are_purged_after_the_retention(world: ShopWorld):
+    with world.app.db.session() as session:
+        old = inbox.store_delivery(session, world.shop_id, Verified("old", "t", "1"), b"{}", {}, T0)
+        new = inbox.store_delivery(session, world.shop_id, Verified("new", "t", "2"), b"{}", {}, T0)
+        waiting = inbox.store_delivery(session, world.shop_id, Verified("wait", "t", "3"), b"{}", {}, T0)
+        assert old and new and waiting
+        inbox.finish(session, old, T0)
+        inbox.finish(session, new, T0)
+        session.get_one(InboxMessage, new).received_at = T0 + timedelta(days=2)
+    with world.app.db.session() as session:
+        assert inbox.purge(session, T0 + timedelta(days=1)) == 1
+        assert sorted(m.dedup_key for m in session.scalars(select(InboxMessage))) == ["new", "wait"]

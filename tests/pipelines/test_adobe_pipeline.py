@@ -1,0 +1,213 @@
+"""Adobe Commerce to Exact end to end on the sandboxes: SalesOrders, processed SalesInvoices on the mapped
+GL accounts and cost centers, credit notes with adjustments, parking and replay, faults at scale.
+
+Expected bookings are computed here from the Adobe sandbox's own documents with the demo mapping's
+rules written out by hand (not through the mapping code), and compared with what Exact booked.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from ml_connector.adobe_commerce.client import AdobeClient
+from ml_connector.adobe_commerce.sandbox import AdobeSandbox
+from ml_connector.adobe_commerce.sandbox import create_app as create_adobe
+from ml_connector.app import App
+from ml_connector.demo.adobe_setup import (
+    adobe_sync_settings,
+    connect_adobe,
+    install_mapping,
+    mapping_yaml,
+    prepare_books,
+    shop_skus,
+    zero_rated_skus,
+)
+from ml_connector.demo.connect import connect_exact
+from ml_connector.engine.replay import replay_all_failed
+from ml_connector.exact.sandbox import ExactSandbox
+from ml_connector.sandbox_kit.serve import ThreadedServer
+from ml_connector.store.models import LedgerEntry, LedgerState
+from tests.pipelines.test_woocommerce_pipeline import _runtime, drain
+
+CENT = Decimal("0.01")
+
+
+def _shop(app: App, exact_info: dict[str, Any], adobe_info: dict[str, Any], **sync: Any) -> None:
+    connect_exact(app, "books", exact_info)
+    connect_adobe(app, "shop", adobe_info, adobe_sync_settings("books", **sync))
+    with AdobeClient.for_connection(app, "shop") as client:
+        prepare_books(exact_info, shop_skus(client))
+
+
+@pytest.fixture
+def adobe_sandbox() -> Iterator[tuple[AdobeSandbox, dict[str, Any]]]:
+    sandbox = create_adobe(seed=5, orders=40)
+    with ThreadedServer(sandbox.asgi) as server:
+        yield sandbox, sandbox.info(server.base_url)
+
+
+@pytest.fixture
+def shop(app: App, exact_sandbox, adobe_sandbox) -> None:
+    _shop(app, exact_sandbox[1], adobe_sandbox[1])
+    install_mapping(app, "shop", mapping_yaml(), author="test")
+
+
+# -- what Exact holds -----------------------------------------------------------------------------------
+
+
+def _division(sandbox: ExactSandbox, info: dict[str, Any]) -> Any:
+    return sandbox.state.division(int(info["division"]))
+
+
+def _by_ref(sandbox: ExactSandbox, info: dict[str, Any], entity: str) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in _division(sandbox, info).table(entity).values():
+        found[str(row.get("YourRef"))].append(row)
+    return found
+
+
+def _ledger(info: dict[str, Any]) -> dict[tuple[str, str | None], Decimal]:
+    """Exact's booked revenue per (GL account, cost center): credit positive, receivables/VAT left out."""
+    body = httpx.get(f"{info['base_url']}/_sandbox/ledger/{info['division']}", timeout=30).json()
+    totals: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
+    for row in body["totals"]:
+        if row["GLAccountCode"].startswith(("4", "8")):
+            totals[(row["GLAccountCode"], row["CostCenter"])] -= Decimal(str(row["AmountDC"]))
+    return {key: value for key, value in totals.items() if value}
+
+
+# -- the expectation, from the Adobe sandbox's own documents ----------------------------------------------
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value or 0))
+
+
+def _product_target(order_item: dict[str, Any]) -> tuple[str, str]:
+    """The demo mapping's product rules, by hand: SKU SIM-001, then configurable, then the default."""
+    if order_item["sku"] == "SIM-001":
+        return "8110", "300"
+    if order_item["product_type"] == "configurable":
+        return "8100", "200"
+    return "8000", "100"
+
+
+def _expected(adobe: AdobeSandbox) -> dict[tuple[str, str | None], Decimal]:
+    """Net revenue per (GL account, cost center) that every invoice and credit memo should book."""
+    totals: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
+    documents = [(doc, Decimal(1)) for doc in adobe.store.invoices.values()]
+    documents += [(doc, Decimal(-1)) for doc in adobe.store.creditmemos.values()]
+    for doc, sign in documents:
+        order = adobe.store.orders[doc["order_id"]]
+        items = {item["item_id"]: item for item in order["items"]}
+        item_discounts = Decimal(0)
+        for line in doc["items"]:
+            order_item = items[line["order_item_id"]]
+            parent = items.get(order_item.get("parent_item_id") or 0)
+            if parent is not None and parent["product_type"] == "configurable":
+                continue  # the configurable parent carries the money
+            if order_item["product_type"] == "bundle":
+                continue  # a dynamic bundle: its components carry the money
+            discount = _dec(line.get("discount_amount"))
+            item_discounts += discount
+            totals[_product_target(order_item)] += sign * _dec(line.get("row_total"))
+            if discount:
+                totals[("8060", "100")] -= sign * discount
+        shipping_discount = abs(_dec(doc["discount_amount"])) - item_discounts
+        shipping = _dec(doc["shipping_amount"]) - shipping_discount
+        if shipping:
+            totals[("8050", "100")] += sign * shipping
+        totals[("4500", None)] -= _dec(doc.get("adjustment_positive"))
+        totals[("8070", None)] += _dec(doc.get("adjustment_negative"))
+    return {key: value for key, value in totals.items() if value}
+
+
+# -- tests ------------------------------------------------------------------------------------------------
+
+
+def test_every_document_once_on_the_mapped_accounts(
+    app: App, shop: None, exact_sandbox, adobe_sandbox
+) -> None:
+    exact, info = exact_sandbox
+    adobe, _ = adobe_sandbox
+    drain(app, _runtime(app))
+
+    orders = _by_ref(exact, info, "SalesOrders")
+    invoices = _by_ref(exact, info, "SalesInvoices")
+    assert all(len(rows) == 1 for rows in [*orders.values(), *invoices.values()]), "a document twice"
+    for order in adobe.store.orders.values():
+        sales_order = orders[order["increment_id"]][0]
+        assert _dec(sales_order["AmountFC"]) == _dec(order["grand_total"]), order["increment_id"]
+    for invoice in adobe.store.invoices.values():
+        booked = invoices[f"I{invoice['increment_id']}"][0]
+        assert booked["Type"] == 8020 and booked["Status"] == 50, "not processed into the journal"
+        assert _dec(booked["AmountFC"]) == _dec(invoice["grand_total"])
+    for memo in adobe.store.creditmemos.values():
+        note = invoices[f"C{memo['increment_id']}"][0]
+        assert note["Type"] == 8021 and note["Status"] == 50
+        assert _dec(note["AmountFC"]) == -_dec(memo["grand_total"])
+    assert _ledger(info) == _expected(adobe)
+
+
+
+def _unsettled(app: App) -> list[tuple[str, str, str, str, str | None]]:
+    with app.db.session() as session:
+        return [
+            (e.source_type, e.source_id, e.target_entity, e.state.value, e.last_error)
+            for e in session.scalars(select(LedgerEntry))
+            if e.state != LedgerState.SENT
+        ]
+
+
+def _missing(adobe: AdobeSandbox, exact: ExactSandbox, info: dict[str, Any]) -> list[str]:
+    """Reconcile by reference: every Adobe order, invoice and credit memo has its Exact document."""
+    orders, invoices = _by_ref(exact, info, "SalesOrders"), _by_ref(exact, info, "SalesInvoices")
+    wanted = [(orders, o["increment_id"]) for o in adobe.store.orders.values()]
+    wanted += [(invoices, f"I{i['increment_id']}") for i in adobe.store.invoices.values()]
+    wanted += [(invoices, f"C{c['increment_id']}") for c in adobe.store.creditmemos.values()]
+    return [ref for found, ref in wanted if ref not in found]
+
+
+@pytest.mark.slow
+def test_a_thousand_orders_under_faults_book_each_document_once(app: App, exact_sandbox) -> None:
+    exact, info = exact_sandbox
+    adobe = create_adobe(seed=8, orders=1000)
+    assert (len(adobe.store.orders), len(adobe.store.invoices), len(adobe.store.creditmemos)) == (1000, 1200, 50)
+    with ThreadedServer(adobe.asgi) as server:
+        _shop(app, info, adobe.info(server.base_url))
+        install_mapping(app, "shop", mapping_yaml(), author="test")
+        faults = httpx.post(
+            f"{info['base_url']}/_sandbox/faults",
+            json=[
+                {"kind": "commit_then_drop", "path": "Sales(Orders|Invoices)", "method": "POST", "probability": 0.05},
+                {"kind": "error", "path": "SalesInvoices", "method": "POST", "probability": 0.05, "status": 503},
+                {"kind": "commit_then_drop", "path": "PrintedSalesInvoices", "method": "POST", "probability": 0.05},
+                {"kind": "drop", "path": "crm/Accounts", "method": "POST", "probability": 0.1},
+                {"kind": "error", "path": "SalesOrders", "method": "POST", "probability": 0.05, "status": 500},
+            ],
+        )
+        assert faults.status_code == 200
+        httpx.post(
+            f"{server.base_url}/_sandbox/faults",
+            json=[{"kind": "error", "path": "/V1/(orders|invoices)/\\d+", "method": "GET", "probability": 0.05}],
+        ).raise_for_status()
+        runtime = _runtime(app)
+        drain(app, runtime, rounds=200)
+        httpx.delete(f"{info['base_url']}/_sandbox/faults")
+        httpx.delete(f"{server.base_url}/_sandbox/faults")
+        drain(app, runtime, rounds=200)
+
+        orders, invoices = _by_ref(exact, info, "SalesOrders"), _by_ref(exact, info, "SalesInvoices")
+        assert all(len(rows) == 1 for rows in [*orders.values(), *invoices.values()]), "a fault made a duplicate"
+        assert len(orders) == 1000 and len(invoices) == 1250
+        assert not _missing(adobe, exact, info)
+        assert not _unsettled(app)
+        assert all(row["Status"] == 50 for rows in invoices.values() for row in rows)
+        assert _ledger(info) == _expected(adobe)
