@@ -430,7 +430,8 @@ def sync(
         _print_json(report.__dict__)
     else:
         out.print(
-            f"{name}: {report.seen} read, {report.new} new, {report.processed} processed; states {report.states}"
+            f"{name}: {report.seen} read, {report.new} new, {report.processed} processed; "
+            f"states {report.states}"
         )
         for line in report.failed:
             out.print(f"[red]failed[/red] {line}")
@@ -505,7 +506,7 @@ def masterdata_refresh(
     full: Annotated[bool, typer.Option(help="Read everything again instead of what changed.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Read Exact's GL accounts, cost centers, cost units, journals, VAT codes, payment conditions and items."""
+    """Read Exact's GL accounts, cost centers and units, journals, VAT codes, payment conditions, items."""
     from ml_connector.exact.client import ExactClient
     from ml_connector.pipelines import masterdata
 
@@ -544,6 +545,46 @@ def web() -> None:
     """The web app only: webhooks, the Exact OAuth callback, /healthz and /metrics."""
     with opened() as application:
         _load("ml_connector.runtime.commands", "web")(application)
+
+
+# --- webhooks ---------------------------------------------------------------------------------------
+
+webhooks_app = typer.Typer(
+    help="Subscriptions of the shops and Exact to the connector's web app.", no_args_is_help=True
+)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("ensure")
+def webhooks_ensure(name: str) -> None:
+    """Create, repair or re-activate the connection's webhook subscriptions (they point at public_url)."""
+    with opened() as application:
+        with application.db.session() as session:
+            conn = get_connection(session, name)
+        if not application.settings.public_url:
+            raise UserError("set public_url (the address at which the shop and Exact reach this connector)")
+        if conn.kind == ConnectionKind.WOOCOMMERCE:
+            from ml_connector.woocommerce.webhooks import ensure_connection_webhooks
+
+            result = ensure_connection_webhooks(application, conn)
+            out.print(f"WooCommerce webhooks of '{name}': {result}")
+        elif conn.kind == ConnectionKind.EXACT:
+            from ml_connector.exact.client import ExactClient
+            from ml_connector.exact.webhooks import subscribe
+
+            client = ExactClient.for_connection(application, name)
+            try:
+                url = f"{application.settings.public_url.rstrip('/')}/webhooks/exact/{name}"
+                subscription = subscribe(client, "Accounts", url)
+            finally:
+                client.close()
+            out.print(f"Exact topic Accounts of '{name}' delivers to {subscription.CallbackURL}")
+        else:
+            raise UserError(
+                "Adobe Commerce webhooks are declared in the store (webhooks.xml or the admin); point them "
+                "at "
+                f"{application.settings.public_url.rstrip('/')}/webhooks/adobe-commerce/{name}"
+            )
 
 
 # --- GL mapping (Adobe Commerce) -------------------------------------------------------------------
@@ -593,8 +634,13 @@ def mapping_import(
             conn = get_connection(session, name)
             masterdata = load_masterdata(session, _sync_target(session, conn).id)
             version = import_mapping(
-                session, application.vault, conn, text, masterdata,
-                author=author or getpass.getuser(), comment=comment,
+                session,
+                application.vault,
+                conn,
+                text,
+                masterdata,
+                author=author or getpass.getuser(),
+                comment=comment,
             )
     except MappingInvalid as exc:
         err.print(f"[red]error:[/red] {path}: mapping rejected, nothing applied")
@@ -649,10 +695,12 @@ def demo(
 def reconcile(
     name: Annotated[str, typer.Argument(help="The shop connection.")],
     period: Annotated[str, typer.Option(help="A month (2026-10), a day (2026-10-05) or a range (a..b).")],
-    csv: Annotated[Path | None, typer.Option(help="Also write the findings as CSV for the accountant.")] = None,
+    csv: Annotated[
+        Path | None, typer.Option(help="Also write the findings as CSV for the accountant.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compare a period's orders and refunds with Exact's invoices and credit notes; exit 0 only if all agree."""
+    """Compare a period's orders and refunds with Exact's invoices and credit notes (exit 0: all agree)."""
     module = "ml_connector.pipelines.reconcile"
     with opened(as_json) as application:
         report = _load(module, "run_reconcile")(application, name, period)

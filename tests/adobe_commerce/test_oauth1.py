@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from ml_connector.adobe_commerce.client import ORDERS, AdobeClient
 from ml_connector.adobe_commerce.search import Filter, SearchCriteria
-from ml_connector.woocommerce.oauth1 import OAuth1Signer
+from ml_connector.http.oauth1 import OAuth1Signer
 from tests.adobe_commerce.conftest import Running
 
 KEYS = {

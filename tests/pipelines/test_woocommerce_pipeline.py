@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from ml_connector.app import App
 from ml_connector.demo.connect import connect_exact
@@ -106,7 +106,6 @@ def test_orders_become_one_invoice_each_with_refunds_credited(
     app: App, shop: dict[str, Any], exact_sandbox, woo_sandbox
 ) -> None:
     sandbox, info = exact_sandbox
-    woo, _ = woo_sandbox
     drain(app, _runtime(app))
 
     documents = _documents(sandbox, info)
@@ -140,7 +139,7 @@ def test_a_second_pass_writes_nothing_and_costs_almost_no_calls(app: App, shop, 
     before_calls = sandbox.state.stats()["divisions"][str(info["division"])]["api_calls"]
 
     with app.db.session() as session:
-        session.execute(LedgerEntry.__table__.update().values(source_version=None))  # force a full re-look
+        session.execute(update(LedgerEntry).values(source_version=None))  # force a full re-look
         session.execute(delete(SyncCursor).where(SyncCursor.stream == "orders"))
     drain(app, runtime)
 
@@ -171,9 +170,8 @@ def test_a_parked_order_is_replayed_after_the_fix(app: App, shop, exact_sandbox,
     assert len(_documents(sandbox, info)[f"WC-SHOP1-{parked.source_id}"]) == 1
 
 
-def test_faults_never_duplicate_and_nothing_is_lost(app: App, shop, exact_sandbox, woo_sandbox) -> None:
+def test_faults_never_duplicate_and_nothing_is_lost(app: App, shop, exact_sandbox) -> None:
     sandbox, info = exact_sandbox
-    woo, _ = woo_sandbox
     faults = httpx.post(
         f"{info['base_url']}/_sandbox/faults",
         json=[
@@ -213,7 +211,6 @@ def test_an_account_edited_in_exact_updates_the_shop_customer_once(
     app: App, shop, exact_sandbox, woo_sandbox
 ) -> None:
     sandbox, info = exact_sandbox
-    woo, _ = woo_sandbox
     runtime = _runtime(app)
     drain(app, runtime)
     with app.db.session() as session:

@@ -15,6 +15,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from ml_connector.app import App
+from ml_connector.http.oauth1 import OAuth1Signer
 from ml_connector.sandbox_kit.serve import ThreadedServer
 from ml_connector.secrets import secret
 from ml_connector.store.connections import add_connection
@@ -22,7 +23,6 @@ from ml_connector.store.models import Connection, ConnectionKind
 from ml_connector.webhooks import Reply, Verified, WebhookRejected
 from ml_connector.woocommerce.auth import AuthMode, build_auth
 from ml_connector.woocommerce.client import WooClient
-from ml_connector.woocommerce.oauth1 import OAuth1Signer
 from ml_connector.woocommerce.ping import run_checks
 from ml_connector.woocommerce.sandbox import StoreSettings, WooSandbox, create_app
 from ml_connector.woocommerce.webhooks import (

@@ -9,6 +9,7 @@ import structlog
 
 from ml_connector.http.backoff import Backoff
 from ml_connector.http.errors import OutcomeUnknownError, RateLimitedError, RemoteError, TransientError
+from ml_connector.http.oauth1 import OAuth1Signer
 from ml_connector.secrets import secret
 from ml_connector.woocommerce.auth import (
     AuthMode,
@@ -19,7 +20,6 @@ from ml_connector.woocommerce.auth import (
 )
 from ml_connector.woocommerce.client import InvalidRecordError, WooClient, gmt, site_url
 from ml_connector.woocommerce.errors import WooAuthError, WooNotFoundError, WooRejectedError
-from ml_connector.woocommerce.oauth1 import OAuth1Signer
 from tests.woocommerce.fake_store import KEY, READ_KEY, READ_SECRET, SECRET, START, FakeStore, make_order
 from tests.woocommerce.woo_captures import WOO_REAL, headers, load
 

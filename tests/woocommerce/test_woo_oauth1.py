@@ -7,9 +7,9 @@ import pytest
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth1.rfc5849 import signature as oauthlib_signature
 
+from ml_connector.http import oauth1
+from ml_connector.http.oauth1 import OAuth1Signer, strip_oauth_params
 from ml_connector.secrets import secret
-from ml_connector.woocommerce import oauth1
-from ml_connector.woocommerce.oauth1 import OAuth1Signer, strip_oauth_params
 from tests.woocommerce.woo_captures import WOO_REAL
 
 REAL_KEY = "ck_596ccb6e0a7b1eda0a08e9cdb41bc99f2bb6464b"

@@ -47,11 +47,11 @@ from ml_connector.adobe_commerce.paging import (
 from ml_connector.adobe_commerce.search import SearchCriteria
 from ml_connector.app import App
 from ml_connector.http.backoff import Backoff
+from ml_connector.http.oauth1 import OAuth1Signer
 from ml_connector.http.retry import send_idempotent
 from ml_connector.sandbox_kit.clock import Clock
 from ml_connector.store.connections import get_connection, get_credential
 from ml_connector.store.models import Connection, ConnectionKind
-from ml_connector.woocommerce.oauth1 import OAuth1Signer
 
 T = TypeVar("T", bound=MagentoModel)
 

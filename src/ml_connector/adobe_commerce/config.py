@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from ml_connector.woocommerce.oauth1 import SignatureMethod
+from ml_connector.http.oauth1 import SignatureMethod
 
 Deployment = Literal["paas", "saas"]
 AuthMode = Literal["oauth1", "bearer", "ims"]

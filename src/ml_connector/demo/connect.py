@@ -32,7 +32,12 @@ def connect_exact(app: App, name: str, info: dict[str, Any]) -> int:
         )
     state = secrets.token_urlsafe(16)
     query = urlencode(
-        {"client_id": info["client_id"], "redirect_uri": info["redirect_uri"], "response_type": "code", "state": state}
+        {
+            "client_id": info["client_id"],
+            "redirect_uri": info["redirect_uri"],
+            "response_type": "code",
+            "state": state,
+        }
     )
     consent = httpx.get(f"{info['base_url']}/api/oauth2/auth?{query}", follow_redirects=False, timeout=10)
     location = consent.headers.get("location")

@@ -26,7 +26,9 @@ def run_demo(flow: str, console: Console) -> dict[str, Any]:
                 from ml_connector.demo.adobe import run_adobe_demo
 
                 results[name] = run_adobe_demo(console, Path(data_dir))
-    results["ok"] = all(not summary.get("problems") for summary in results.values() if isinstance(summary, dict))
+    results["ok"] = all(
+        not summary.get("problems") for summary in results.values() if isinstance(summary, dict)
+    )
     return results
 
 

@@ -24,7 +24,7 @@ REVENUE_GL = "8000"
 
 
 def woo_sync_settings(target: str, store_key: str = "SHOP1") -> dict[str, Any]:
-    """Sync settings for the WooCommerce sandbox's tax rates (1: 21 %, 2: 9 %) and the Exact sandbox's codes."""
+    """Sync settings for the WooCommerce sandbox's tax rates (1: 21 %, 2: 9 %) and Exact sandbox codes."""
     return {
         "target": target,
         "store_key": store_key,
@@ -84,7 +84,12 @@ def mirror_catalogue(exact: ExactClient, exact_info: dict[str, Any], skus: dict[
         for code, description in wanted.items():
             response = http.post(
                 f"/_sandbox/create/{division}/Items",
-                json={"Code": code, "Description": description[:60], "IsSalesItem": True, "GLRevenue": revenue["ID"]},
+                json={
+                    "Code": code,
+                    "Description": description[:60],
+                    "IsSalesItem": True,
+                    "GLRevenue": revenue["ID"],
+                },
             )
             response.raise_for_status()
     return len(wanted)

@@ -187,8 +187,10 @@ def _live_webhooks(demo: Demo) -> None:
 
     followed = _wait_for(shop_has_it)
     demo.check(followed, f"the Account edited in Exact did not reach customer {link.source_id}")
-    demo.step("an Account edited in Exact (Exact webhook)", f"customer {link.source_id} updated in the shop"
-              if followed else "NOT updated")
+    demo.step(
+        "an Account edited in Exact (Exact webhook)",
+        f"customer {link.source_id} updated in the shop" if followed else "NOT updated",
+    )
 
     order_id = ids[0]
     order = demo.woo.store.get_order(order_id)
@@ -196,7 +198,9 @@ def _live_webhooks(demo: Demo) -> None:
     demo.woo.store.create_refund(order_id, amount=Decimal("5.00"), reason="Demo: coulance")
     credited = _wait_for(lambda: any(ref.startswith(f"WC-SHOP1-{order_id}-R") for ref in demo.documents()))
     demo.check(credited, f"the refund on order {order_id} was not credited")
-    demo.step("a refund in the shop (order.updated webhook)", "credit note written" if credited else "MISSING")
+    demo.step(
+        "a refund in the shop (order.updated webhook)", "credit note written" if credited else "MISSING"
+    )
 
 
 def _polling_fallback(demo: Demo) -> None:
@@ -220,7 +224,9 @@ def _replay_everything(demo: Demo) -> int:
     calls = demo.exact_calls()
     with demo.app.db.session() as session:
         conn_id = get_connection(session, SHOP).id
-        session.execute(delete(SyncCursor).where(SyncCursor.connection_id == conn_id, SyncCursor.stream == "orders"))
+        session.execute(
+            delete(SyncCursor).where(SyncCursor.connection_id == conn_id, SyncCursor.stream == "orders")
+        )
         session.execute(
             update(LedgerEntry).where(LedgerEntry.source_connection_id == conn_id).values(source_version=None)
         )
@@ -229,7 +235,9 @@ def _replay_everything(demo: Demo) -> int:
     duplicates = sum(len(rows) - 1 for rows in after.values())
     demo.check(duplicates == 0, f"{duplicates} duplicate document(s) in Exact")
     demo.check({ref: len(rows) for ref, rows in after.items()} == before, "the replay wrote documents")
-    demo.step("replay wrote", f"{len(after) - len(before)} new documents, {demo.exact_calls() - calls} Exact calls")
+    demo.step(
+        "replay wrote", f"{len(after) - len(before)} new documents, {demo.exact_calls() - calls} Exact calls"
+    )
     return duplicates
 
 
@@ -260,7 +268,9 @@ def run_woocommerce_demo(console: Console, data_dir: Path) -> dict[str, Any]:
         app = open_app(settings, announce=lambda message: console.print(message))
         try:
             with ThreadedServer(create_web_app(app), port=web_port):
-                demo = Demo(app, exact, exact.info(exact_server.base_url), woo, woo.info(woo_server.base_url), console)
+                demo = Demo(
+                    app, exact, exact.info(exact_server.base_url), woo, woo.info(woo_server.base_url), console
+                )
                 return _run(demo)
         finally:
             app.close()
@@ -301,7 +311,7 @@ def _run(demo: Demo) -> dict[str, Any]:
     failed = [e for e in _ledger(app) if e.state in (LedgerState.FAILED, LedgerState.DEAD)]
     reasons = sorted({(e.last_error or "")[:160] for e in failed})
     demo.check(not failed, f"{len(failed)} record(s) still failed: {reasons[:3]}")
-    summary = {
+    return {
         "orders": len(orders),
         "invoices_created": len(invoices),
         "credit_notes_created": len(credit_notes),
@@ -313,4 +323,3 @@ def _run(demo: Demo) -> dict[str, Any]:
         "reconcile_ok": reconcile_ok,
         "problems": demo.problems,
     }
-    return summary

@@ -13,6 +13,11 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
+def _certificate_error(exc: Exception) -> bool:
+    """A TLS certificate the client refuses will be refused again: retrying only delays the fix."""
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if value is None:
@@ -37,8 +42,12 @@ def send_idempotent(
     while True:
         try:
             response = send()
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
-            if method.upper() not in IDEMPOTENT_METHODS or backoff.exhausted(attempt):
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            if (
+                method.upper() not in IDEMPOTENT_METHODS
+                or backoff.exhausted(attempt)
+                or _certificate_error(exc)
+            ):
                 raise
             sleep(backoff.delay(attempt))
         else:

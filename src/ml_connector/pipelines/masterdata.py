@@ -41,8 +41,21 @@ SPECS: dict[str, CacheSpec] = {
         CacheSpec(
             "Accounts",
             (
-                "ID", "Code", "Name", "Email", "Phone", "AddressLine1", "AddressLine2", "Postcode", "City",
-                "State", "Country", "VATNumber", "Status", "Blocked", "Timestamp",
+                "ID",
+                "Code",
+                "Name",
+                "Email",
+                "Phone",
+                "AddressLine1",
+                "AddressLine2",
+                "Postcode",
+                "City",
+                "State",
+                "Country",
+                "VATNumber",
+                "Status",
+                "Blocked",
+                "Timestamp",
             ),
             incremental=True,
         ),
@@ -149,7 +162,9 @@ def _refresh_whole(
     return rows
 
 
-def stale(db: Database, connection_id: int, max_age: timedelta, entities: Sequence[str] = ALL_ENTITIES) -> list[str]:
+def stale(
+    db: Database, connection_id: int, max_age: timedelta, entities: Sequence[str] = ALL_ENTITIES
+) -> list[str]:
     """The `entities` not read within `max_age` (or never): what a pass must read in full."""
     now = datetime.now(UTC)
     with db.read_session() as session:

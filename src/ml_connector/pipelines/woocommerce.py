@@ -22,6 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,14 +39,19 @@ from ml_connector.flows.problems import MappingError
 from ml_connector.flows.woocommerce import customers as customer_flow
 from ml_connector.flows.woocommerce import invoices
 from ml_connector.flows.woocommerce.refs import order_ref, refund_ref
-from ml_connector.flows.woocommerce.selection import CANCELLED_STATUSES, OrderAction, decide_order
+from ml_connector.flows.woocommerce.selection import (
+    CANCELLED_STATUSES,
+    OrderAction,
+    decide_deleted,
+    decide_order,
+)
 from ml_connector.flows.woocommerce.settings import WooExactSettings, parse_settings
 from ml_connector.pipelines import masterdata
 from ml_connector.pipelines.links import LinkHashes, source_of
 from ml_connector.pipelines.lookups import MasterDataView
 from ml_connector.store.connections import get_connection
 from ml_connector.woocommerce.client import WooClient
-from ml_connector.woocommerce.models import Customer, Order
+from ml_connector.woocommerce.models import Customer, Order, Refund
 from ml_connector.woocommerce.webhooks import connection_webhook_health
 
 ORDER, REFUND, CUSTOMER, GUEST, EXACT_ACCOUNT = "order", "refund", "customer", "guest", "exact_account"
@@ -212,7 +218,6 @@ class WooToExact:
         except MappingError as exc:
             self._park(source, INVOICES, order_ref(self.settings.store_key, order.id), exc)
             return
-        view = self.view()
         self._create_missing_items(order)
         self.writer.write(
             WriteIntent(
@@ -220,7 +225,7 @@ class WooToExact:
                 target_connection_id=self.target_id,
                 entity=INVOICES,
                 external_ref=order_ref(self.settings.store_key, order.id),
-                payload=lambda: invoices.map_order(order, self.mapping, view.lookups(), account_id).to_payload(),
+                payload=partial(self._invoice, order, account_id),
                 update=UpdateRule.NEVER,
             )
         )
@@ -233,30 +238,32 @@ class WooToExact:
             if self.writer.link(source, INVOICES) is not None:
                 continue
             refund = self.woo.refund(order.id, summary.id)
-            view = self.view()
             self.writer.write(
                 WriteIntent(
                     source=source,
                     target_connection_id=self.target_id,
                     entity=INVOICES,
                     external_ref=refund_ref(self.settings.store_key, order.id, refund.id),
-                    payload=lambda refund=refund: invoices.map_refund(
-                        order, refund, self.mapping, view.lookups(), account_id
-                    ).to_payload(),
+                    payload=partial(self._credit_note, order, refund, account_id),
                     update=UpdateRule.NEVER,
                 )
             )
 
+    def _invoice(self, order: Order, account_id: str) -> dict[str, Any]:
+        lookups = self.view().lookups()
+        return invoices.map_order(order, self.mapping, lookups, account_id).to_payload()
+
+    def _credit_note(self, order: Order, refund: Refund, account_id: str) -> dict[str, Any]:
+        lookups = self.view().lookups()
+        return invoices.map_refund(order, refund, self.mapping, lookups, account_id).to_payload()
+
     def _order_deleted(self, order_id: int) -> None:
         source = self._source(ORDER, order_id)
-        if self.writer.link(source, INVOICES) is None:
-            self.writer.skip(source, f"order {order_id} was trashed before it was posted")
+        decision = decide_deleted(order_id, posted=self.writer.link(source, INVOICES) is not None)
+        if decision.action == OrderAction.SKIP:
+            self.writer.skip(source, decision.reason)
         else:
-            self._note(
-                source,
-                "changed_after_posting",
-                f"order {order_id} was trashed after its invoice was posted: credit it in Exact if it is void",
-            )
+            self._note(source, "changed_after_posting", decision.reason)
 
     def _create_missing_items(self, order: Order) -> None:
         view = self.view()
@@ -351,12 +358,16 @@ class WooToExact:
             self._note(source, "conflict", f"edited on both sides; {sync.reason}")
         if sync.action == SyncAction.UPDATE_SHOP:
             self.woo.put(f"customers/{customer.id}", customer_flow.customer_update_payload(account, customer))
-            self._note(source, "shop_updated", f"customer {customer.id} updated from Exact Account {account_id}")
+            self._note(
+                source, "shop_updated", f"customer {customer.id} updated from Exact Account {account_id}"
+            )
         elif sync.action == SyncAction.UPDATE_EXACT:
             draft = customer_flow.account_for_customer(customer, self.settings)
             self.exact.update(ACCOUNTS, account_id, draft.update_payload())
             self.view().add_account({**account, **draft.update_payload()})
-            self._note(source, "exact_updated", f"Exact Account {account_id} updated from customer {customer.id}")
+            self._note(
+                source, "exact_updated", f"Exact Account {account_id} updated from customer {customer.id}"
+            )
         self.links.set(CUSTOMER, source.id, sync.link_hash)
 
     def _poll_exact_accounts(self) -> Iterator[Change]:
@@ -433,7 +444,11 @@ class WooToExact:
 
         self.writer.write(
             WriteIntent(
-                source=source, target_connection_id=self.target_id, entity=entity, external_ref=ref, payload=unmappable
+                source=source,
+                target_connection_id=self.target_id,
+                entity=entity,
+                external_ref=ref,
+                payload=unmappable,
             )
         )
 

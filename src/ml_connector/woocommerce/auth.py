@@ -15,8 +15,8 @@ import httpx
 from pydantic import SecretStr
 
 from ml_connector.http.errors import AuthError
+from ml_connector.http.oauth1 import OAuth1Signer, SignatureMethod
 from ml_connector.woocommerce.errors import SYSTEM
-from ml_connector.woocommerce.oauth1 import OAuth1Signer, SignatureMethod
 
 AuthMode = Literal["basic", "query", "oauth1"]
 AUTH_MODES: tuple[AuthMode, ...] = ("basic", "query", "oauth1")

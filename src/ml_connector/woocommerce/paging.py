@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from ml_connector.woocommerce.oauth1 import drop_params
+from ml_connector.http.oauth1 import drop_params
 
 MAX_PER_PAGE = 100
 _CREDENTIAL_PARAMS = frozenset({"consumer_key", "consumer_secret"})

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from authlib.oauth1.rfc5849.signature import generate_signature_base_string, hmac_sha1_signature
 from authlib.oauth1.rfc5849.wrapper import OAuth1Request
 
+from ml_connector.http.oauth1 import hmac_sha256_signature
 from ml_connector.sandbox_kit.clock import Clock
-from ml_connector.woocommerce.oauth1 import hmac_sha256_signature
 
 TIME_DEVIATION = 600  # Magento\Integration\Model\Oauth\Nonce\Generator::TIME_DEVIATION
 REQUIRED = (
