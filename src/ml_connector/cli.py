@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -418,23 +419,31 @@ def _since(value: str | None) -> datetime | None:
 @app.command()
 def sync(
     name: str,
-    once: Annotated[bool, typer.Option("--once", help="One pass in the foreground, then exit.")] = True,
+    once: Annotated[
+        bool, typer.Option("--once/--watch", help="One pass and exit, or a pass every --every seconds.")
+    ] = True,
+    every: Annotated[float, typer.Option(help="Seconds between passes with --watch.", min=1)] = 60.0,
     since: Annotated[str | None, typer.Option(help="Read records changed since this moment (UTC).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Sync one connection now: read what changed, write it, report (a Rich progress bar while it runs)."""
     sync_once = _load("ml_connector.runtime.commands", "sync_once")
     with opened(as_json) as application:
-        report = sync_once(application, name, _since(since), progress=not as_json)
-    if as_json:
-        _print_json(report.__dict__)
-    else:
-        out.print(
-            f"{name}: {report.seen} read, {report.new} new, {report.processed} processed; "
-            f"states {report.states}"
-        )
-        for line in report.failed:
-            out.print(f"[red]failed[/red] {line}")
+        while True:
+            report = sync_once(application, name, _since(since), progress=not as_json)
+            if as_json:
+                _print_json(report.__dict__)
+            else:
+                out.print(
+                    f"{name}: {report.seen} read, {report.new} new, {report.processed} processed; "
+                    f"states {report.states}"
+                )
+                for line in report.failed:
+                    out.print(f"[red]failed[/red] {line}")
+            if once:
+                break
+            since = None  # later passes continue from the stored cursors
+            time.sleep(every)
     if report.failed:
         raise typer.Exit(1)
 
