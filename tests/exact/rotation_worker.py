@@ -33,7 +33,7 @@ def run(
     max_calls: int | None = None,
     clock_scale: float | None = None,
 ) -> dict[str, Any]:
-    """Call for `seconds` (or until `max_calls`); waits are real sleeps, scaled when the sandbox clock runs fast."""
+    """Call for `seconds` (or `max_calls`); waits are real sleeps, scaled when the sandbox clock runs fast."""
     settings = load_settings(
         None, data_dir=data_dir, database_url=database_url, secret_key=SecretStr(secret_key)
     )

@@ -11,9 +11,15 @@ import pytest
 
 from ml_connector.app import App
 from ml_connector.exact import odata
-from ml_connector.exact.authorize import run_authorize
+from ml_connector.exact.authorize import authorize_with_code, run_authorize
 from ml_connector.exact.client import ExactClient
-from ml_connector.exact.errors import WrongDivisionError
+from ml_connector.exact.errors import (
+    DailyLimitReachedError,
+    ErrorBudgetExhaustedError,
+    ExactRejectedError,
+    WrongDivisionError,
+)
+from ml_connector.exact.models import MODELS
 from ml_connector.exact.ping import run_checks
 from ml_connector.exact.target import ExactTarget
 from ml_connector.http.errors import OutcomeUnknownError
@@ -87,8 +93,6 @@ def test_authorize_with_a_pasted_redirect_url_and_another_division(app, served):
 def test_a_forbidden_division_is_a_clear_error(app, served, clock):
     add_sandbox_connection(app, app.vault, served)
     forbidden = httpx.get(f"{served.base_url}/_sandbox/info").json()["forbidden_division"]
-    from ml_connector.exact.authorize import authorize_with_code
-
     with pytest.raises(WrongDivisionError, match=f"cannot access division {forbidden}"):
         authorize_with_code(app, "exact", sandbox_code(served), division=forbidden, clock=clock)
 
@@ -180,8 +184,6 @@ def test_commit_then_drop_surfaces_as_outcome_unknown_and_is_found_by_reference(
 
 
 def test_validation_error_from_the_sandbox_carries_exacts_message(client, served):
-    from ml_connector.exact.errors import ExactRejectedError
-
     with pytest.raises(ExactRejectedError) as caught:
         client.create("SalesOrders", {"YourRef": "WC-1-2"})
     assert caught.value.status == 400 and caught.value.division == served.info["division"]
@@ -213,3 +215,35 @@ def test_ping_names_the_fix_for_a_forbidden_division_and_a_dead_connection(app, 
         conn.status, conn.status_reason = ConnectionStatus.NEEDS_REAUTHORIZATION, "Old refresh token used."
     failing = [c for c in run_checks(app, conn) if not c.ok]
     assert failing[0].name == "connection status" and "authorize" in (failing[0].fix or "")
+
+
+def test_daily_exhaustion_stops_with_the_resume_time(client, served):
+    httpx.post(f"{served.base_url}/_sandbox/rate-limits", json={"daily_limit": 5})
+    vat = odata.Query(select=("ID",), top=1)
+    client.list("VATCodes", vat)  # learns the daily window from the headers
+    day = client.governor.day
+    assert day is not None and day.remaining is not None
+    for _ in range(day.remaining):
+        client.list("VATCodes", vat)
+    with pytest.raises(
+        DailyLimitReachedError, match=r"daily limit reached for Exact division \d+, resumes at 00:00 UTC"
+    ):
+        client.list("VATCodes", vat)
+    assert served.stats()["rate_limited"] == 0  # stopped before Exact had to refuse
+
+
+def test_error_budget_stops_calls_to_an_endpoint_before_exact_blocks_it(client, served):
+    bad = odata.Query(filter="NoSuchField eq 1")
+    for _ in range(9):
+        with pytest.raises(ExactRejectedError):
+            client.list("Items", bad)
+    with pytest.raises(ErrorBudgetExhaustedError, match="logistics/Items"):
+        client.list("Items", odata.Query(select=("ID",), top=1))
+    assert client.list("VATCodes", odata.Query(select=("ID",), top=1))  # other endpoints are unaffected
+
+
+@pytest.mark.parametrize("entity", sorted(MODELS))
+def test_models_read_what_the_sandbox_serves(client, entity):
+    rows = client.list(entity, odata.Query(top=3))
+    for row in rows:
+        MODELS[entity].model_validate(row)

@@ -168,3 +168,17 @@ def test_a_new_window_starts_without_the_calls_still_in_flight():
     clock.advance(45)  # past the reset: the two calls may be counted in the new minute
     gov.acquire("x")
     assert gov.minute == Window(60, 57, MINUTE0 + 60_000)
+
+
+def test_when_low_every_answer_is_shared_with_the_other_processes(sqlite_db):
+    clock = ManualClock(start=START)
+    one, _ = governor(clock, db=sqlite_db, low_water=10)
+    two, sleeper_two = governor(clock, db=sqlite_db, low_water=10)
+    one.observe("x", 200, headers(8))
+    two.observe("x", 200, headers(9))  # "process" two saw an older answer
+    one.observe("x", 200, headers(2))  # the server's count fell (calls by others): shared at once
+    two.acquire("x")
+    two.acquire("x")
+    assert sleeper_two.waits == []
+    two.acquire("x")
+    assert len(sleeper_two.waits) == 1

@@ -198,10 +198,8 @@ class FlowCache:
                 return cached[1]
         flow = flow_for(self.app, connection_id, **self._context)
         with self._lock:
-            replaced = self._flows.get(connection_id)
+            # The replaced flow is not closed: another thread may still be using it (GC releases it).
             self._flows[connection_id] = (now, flow)
-        if replaced:
-            _close(replaced[1])
         return flow
 
     def close(self) -> None:
@@ -209,10 +207,10 @@ class FlowCache:
         with self._lock:
             flows, self._flows = list(self._flows.values()), {}
         for _, flow in flows:
-            _close(flow)
+            close_flow(flow)
 
 
-def _close(flow: Flow) -> None:
+def close_flow(flow: Flow) -> None:
     closer = getattr(flow, "close", None)  # optional: a flow holding HTTP clients releases them
     if callable(closer):
         closer()

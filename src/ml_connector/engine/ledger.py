@@ -117,8 +117,9 @@ def linked_id(session: Session, source: SourceRecord, entity: str) -> str | None
 
 
 def must_verify(entry: LedgerEntry) -> bool:
-    """A create that has any history (an attempt, a failure, a replay) is looked up by reference first."""
-    return entry.target_id is None and (entry.attempts > 0 or entry.error_kind is not None)
+    """A create that may have reached the target (an attempt, a failure after sending, a replay of one)
+    is looked up by reference first; one that could not even be mapped has never been sent."""
+    return entry.target_id is None and (entry.attempts > 0 or entry.error_kind not in (None, "mapping"))
 
 
 def postpone(session: Session, entry: LedgerEntry, reason: str, now: datetime, policy: RetryPolicy) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ml_connector.app import App
 from ml_connector.engine.audit import acting_as, record_event
-from ml_connector.engine.flows import flow_for
+from ml_connector.engine.flows import close_flow, flow_for
 from ml_connector.engine.ledger import PARKED, RETRYABLE
 from ml_connector.engine.records import ResolvedRecord, record_key, resolve_record
 from ml_connector.sandbox_kit.clock import Clock, SystemClock, utc_datetime
@@ -82,8 +82,12 @@ def replay_one(app: App, record: str, clock: Clock | None = None) -> list[Replay
     """Replay one record ("<connection>:<type>:<id>" or a ledger id); the results per ledger row."""
     clock = clock or SystemClock()
     resolved, ids = _reset(app, record, utc_datetime(clock))
-    with acting_as(ACTOR):
-        flow_for(app, resolved.connection_id, clock=clock).process(resolved.source_type, resolved.source_id)
+    flow = flow_for(app, resolved.connection_id, clock=clock)
+    try:
+        with acting_as(ACTOR):
+            flow.process(resolved.source_type, resolved.source_id)
+    finally:
+        close_flow(flow)
     return _results(app, resolved.key, ids)
 
 
@@ -118,9 +122,12 @@ def _reset(app: App, record: str, now: datetime) -> tuple[ResolvedRecord, list[i
                     to_state=LedgerState.PENDING.value,
                     message=f"replay requested; last error: {entry.last_error or 'none'}",
                 )
+                # A write that may have reached the target is verified by reference first; one that never
+                # left (it could not be mapped) needs no lookup.
+                was_sent = entry.attempts > 0 or entry.error_kind not in (None, "mapping")
                 entry.state = LedgerState.PENDING
                 entry.attempts = 0
-                entry.error_kind = "replay"  # makes the send protocol verify by reference first
+                entry.error_kind = "replay" if was_sent else None
                 entry.next_attempt_at = None
                 entry.updated_at = now
         return resolved, [entry.id for entry in entries]
@@ -152,13 +159,16 @@ def replay_all_failed(app: App, connection: str, clock: Clock | None = None) -> 
         ).all()
     flow = flow_for(app, conn.id, clock=clock)
     results: list[ReplayResult] = []
-    for source_type, source_id in keys:
-        resolved, ids = _reset(app, f"{connection}:{source_type}:{source_id}", utc_datetime(clock))
-        problem = None
-        with acting_as(ACTOR):
-            try:
-                flow.process(source_type, source_id)
-            except Exception as exc:
-                problem = f"replay failed: {type(exc).__name__}: {exc}"
-        results += _results(app, resolved.key, ids, problem)
+    try:
+        for source_type, source_id in keys:
+            resolved, ids = _reset(app, f"{connection}:{source_type}:{source_id}", utc_datetime(clock))
+            problem = None
+            with acting_as(ACTOR):
+                try:
+                    flow.process(source_type, source_id)
+                except Exception as exc:
+                    problem = f"replay failed: {type(exc).__name__}: {exc}"
+            results += _results(app, resolved.key, ids, problem)
+    finally:
+        close_flow(flow)
     return results

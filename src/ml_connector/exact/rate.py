@@ -241,7 +241,7 @@ class RateGovernor:
             if status in COUNTED_ERRORS:
                 self._errors.setdefault(endpoint, deque()).append(now)
             # Other processes need what this answer says when the budget runs low (then they reserve every
-            # call through the shared row) or after a 429; otherwise an occasional write keeps the row current.
+            # call through the shared row) or after a 429; else an occasional write keeps the row current.
             persist = self._db is not None and (
                 status == 429 or self._is_low() or now - self._saved_at >= self._persist_interval
             )

@@ -119,7 +119,7 @@ class TokenManager:
         self._cached: AccessToken | None = None
         # Until then a token in its last 30 s stays in use: a new one may not be requested yet.
         self._hold_until: datetime | None = None
-        self.refreshes = 0  # token calls made by this manager (for tests and ping)
+        self.refreshes = 0  # token calls made by this manager (diagnostics and tests)
 
     def access_token(self) -> SecretStr:
         cached, hold_until, now = self._cached, self._hold_until, self._now()

@@ -155,6 +155,7 @@ class AdobeToExact:
         self._masterdata: ExactMasterData | None = None
         self._shop: ShopContext | None = None
         self._refreshed = False
+        self._accounts_read = False  # Accounts read since the `exact_accounts` stream last took them
         self._changed_accounts: list[dict[str, Any]] = []
         self._fresh_accounts: list[dict[str, Any]] = []
 
@@ -479,9 +480,9 @@ class AdobeToExact:
 
     def _poll_exact_accounts(self) -> Iterator[Change]:
         """Accounts changed in Exact (read by this pass's master-data refresh) that belong to a customer."""
-        if not self._changed_accounts:
+        if not self._accounts_read:  # the orders stream did not refresh the cache since the last poll
             self.refresh_master_data()
-        changed, self._changed_accounts = self._changed_accounts, []
+        changed, self._changed_accounts, self._accounts_read = self._changed_accounts, [], False
         self._fresh_accounts = changed
         now = datetime.now(UTC)
         for account in changed:
@@ -521,7 +522,7 @@ class AdobeToExact:
         changed = masterdata.refresh(self.app.db, self.exact, self.target_id, entities, deletions=first)
         if not first:
             self._changed_accounts.extend(changed["Accounts"])
-        self._refreshed = True
+        self._refreshed = self._accounts_read = True
         self._view = self._masterdata = None
 
     def view(self) -> MasterDataView:

@@ -6,15 +6,17 @@ writes that as its own ledger row (entity `PrintedSalesInvoices`, external refer
 id), so it is done exactly once like any create: after an unknown outcome the engine asks
 `find_by_ref`, which reads the invoice's Status (50 = processed) instead of a reference field.
 
-SalesOrders are updated through their header only: SalesOrderLines are not part of a PUT on the
-header (a line change in Magento is an order edit, which Magento makes a new order and cancels the
-old one; the flow handles both).
+A SalesOrder's lines cannot be sent with a PUT on its header (Exact takes them with the POST only), so
+an update is a PUT of the header, then the lines brought in line by position: existing lines PUT,
+extra ones POSTed, surplus ones deleted. Each step is a full replace, so a retry after a failure part
+way through ends in the same state.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ml_connector.exact import odata
 from ml_connector.exact.target import ExactTarget
 
 PROCESSING = "PrintedSalesInvoices"
@@ -40,6 +42,23 @@ class AdobeExactTarget(ExactTarget):
         return str(payload["InvoiceID"])
 
     def update(self, entity: str, target_id: str, payload: dict[str, Any]) -> None:
-        if entity == SALES_ORDERS:
-            payload = {key: value for key, value in payload.items() if key != ORDER_LINES}
-        super().update(entity, target_id, payload)
+        if entity != SALES_ORDERS:
+            super().update(entity, target_id, payload)
+            return
+        header = {key: value for key, value in payload.items() if key != ORDER_LINES}
+        super().update(entity, target_id, header)
+        self._replace_order_lines(target_id, list(payload.get(ORDER_LINES) or []))
+
+    def _replace_order_lines(self, order_id: str, wanted: list[dict[str, Any]]) -> None:
+        query = odata.Query(
+            filter=odata.eq("OrderID", odata.Guid(order_id)),
+            select=("ID", "LineNumber"),
+            orderby="LineNumber",
+        )
+        existing = [str(row["ID"]) for row in self.client.iterate(ORDER_LINES, query)]
+        for line_id, line in zip(existing, wanted, strict=False):
+            self.client.update(ORDER_LINES, line_id, line)
+        for line in wanted[len(existing) :]:
+            self.client.create(ORDER_LINES, {**line, "OrderID": order_id})
+        for line_id in existing[len(wanted) :]:
+            self.client.delete(ORDER_LINES, line_id)

@@ -94,6 +94,24 @@ async def _drop(send: Send) -> None:
     raise DroppedConnection("sandbox fault: connection dropped")
 
 
+async def _read_all(receive: Receive) -> list[Message]:
+    messages = [await receive()]
+    while messages[-1].get("type") == "http.request" and messages[-1].get("more_body"):
+        messages.append(await receive())
+    return messages
+
+
+def _replay(messages: list[Message]) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
 class FaultMiddleware:
     def __init__(self, app: ASGIApp, injector: FaultInjector) -> None:
         self.app = app
@@ -112,8 +130,10 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         if rule.kind == "slow":
+            # Read the request first: a client that gives up during the delay must not cancel the write.
+            buffered = await _read_all(receive)
             await asyncio.sleep(rule.delay)
-            await self.app(scope, receive, send)
+            await self.app(scope, _replay(buffered), send)
         elif rule.kind == "error":
             await _send_json(send, rule.status, {"error": "sandbox fault: injected server error"}, [])
         elif rule.kind == "unauthorized":

@@ -1,0 +1,82 @@
+"""End-to-end orders per second, and the ratio to a bare httpx loop making the same HTTP calls.
+
+The sandboxes run in their own processes (the Exact one without rate limits), the connector in this one
+on its embedded default (SQLite in a fresh data dir). The timed part is `ml-connector sync shop --once`
+(`runtime.commands.sync_once`): read the shop, then write every order. Every request it sends is recorded
+(same WooCommerce list pages, same Exact POST bodies) and then replayed by a plain httpx loop against the
+same sandboxes; the ratio is connector time / replay time. The replay posts the same documents a second
+time (the Exact sandbox accepts them, Accounts with a taken Code are refused: both are counted).
+
+    python -m bench.throughput [--orders 1000] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+from bench.capture import recording, replay
+from bench.report import Figure, main
+from bench.sandboxes import ShopSize, exact_documents, sandbox_processes
+from bench.shop import SHOP, connect_shop, open_connector
+from ml_connector.runtime.commands import sync_once
+
+PROFILE_LINES = 30
+
+
+def measure(args: argparse.Namespace) -> list[Figure]:
+    size = ShopSize(args.orders, args.customers, args.products)
+    with sandbox_processes(size) as boxes, tempfile.TemporaryDirectory() as data_dir:
+        app = open_connector(Path(data_dir))
+        try:
+            connect_shop(app, boxes.exact, boxes.woo)
+            profiler = cProfile.Profile() if args.profile else None
+            with recording() as record:
+                started = time.perf_counter()
+                if profiler:
+                    profiler.enable()
+                report = sync_once(app, SHOP, since=None, progress=False)
+                if profiler:
+                    profiler.disable()
+                elapsed = time.perf_counter() - started
+        finally:
+            app.close()
+        documents = exact_documents(boxes.exact)
+        invoices = sum(1 for rows in documents.values() for row in rows if row["type"] == 8020)
+        bare, again, statuses = replay(record)
+    print(f"sync report: seen {report.seen}, processed {report.processed}, ledger {report.states}")
+    print(f"connector requests: {record.summary()}")
+    print(f"replayed requests: {again.summary()}; statuses {dict(statuses)}")
+    own = elapsed - record.http_seconds()
+    print(
+        f"connector {elapsed:.2f} s (waiting for HTTP {record.http_seconds():.2f} s, its own work {own:.2f} s),"
+        f" bare loop {bare:.2f} s, {invoices} invoices",
+        flush=True,
+    )
+    if profiler:
+        stats = pstats.Stats(profiler).strip_dirs()
+        stats.sort_stats("tottime").print_stats(PROFILE_LINES)
+        stats.sort_stats("cumulative").print_stats(PROFILE_LINES)
+    return [
+        Figure("orders/s end to end (SQLite)", invoices / elapsed, "orders/s", 200, "higher",
+               note=f"{invoices} invoices in {elapsed:.1f} s; {len(record.requests)} requests"),
+        Figure("time ratio connector / bare httpx", elapsed / bare, "x", 1.5,
+               note=f"bare loop {bare:.1f} s"),
+        Figure("requests/s bare httpx loop", len(record.requests) / bare, "req/s"),
+        Figure("connector's own ms per invoice (excl. HTTP)", 1000 * own / max(invoices, 1), "ms"),
+    ]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--orders", type=int, default=1000, help="orders in the shop")
+    parser.add_argument("--customers", type=int, default=60, help="registered customers")
+    parser.add_argument("--products", type=int, default=40, help="products (items already in Exact)")
+    parser.add_argument("--profile", action="store_true", help="profile the connector pass (cProfile)")
+
+
+if __name__ == "__main__":
+    main("End-to-end throughput", add_arguments, measure)
