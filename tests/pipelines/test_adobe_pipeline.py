@@ -36,7 +36,7 @@ from ml_connector.engine.replay import replay_all_failed
 from ml_connector.exact.sandbox import ExactSandbox
 from ml_connector.sandbox_kit.serve import ThreadedServer
 from ml_connector.store.models import LedgerEntry, LedgerState, SyncCursor
-from tests.pipelines.test_woocommerce_pipeline import _runtime, drain
+from tests.pipelines.test_woocommerce_pipeline import _inbox_errors, _runtime, drain
 
 CENT = Decimal("0.01")
 
@@ -156,6 +156,14 @@ def test_every_document_once_on_the_mapped_accounts(
         assert note["Type"] == 8021 and note["Status"] == 50
         assert _dec(note["AmountFC"]) == -_dec(memo["grand_total"])
     assert _ledger(info) == _expected(adobe)
+    assert not _inbox_errors(app)
+    linked = {e.source_id for e in _sent(app) if e.source_type == "customer"}
+    assert linked == {str(c) for c in adobe.store.customers}, "every customer has its Account"
+
+
+def _sent(app: App) -> list[LedgerEntry]:
+    with app.db.session() as session:
+        return list(session.scalars(select(LedgerEntry).where(LedgerEntry.state == LedgerState.SENT)))
 
 
 def _unsettled(app: App) -> list[tuple[str, str, str, str, str | None]]:

@@ -117,3 +117,19 @@ def test_metrics_count_records_per_state_and_retries(web):
     assert 'ml_connector_records{connection="shop",state="sent"} 2.0' in metrics
     assert 'ml_connector_records{connection="shop",state="dead"} 1.0' in metrics
     assert 'ml_connector_record_retries{connection="shop"} 9.0' in metrics
+
+
+def test_io_events_registration_challenge_is_echoed(app) -> None:
+    from fastapi.testclient import TestClient
+
+    from ml_connector.runtime.web import create_web_app
+    from ml_connector.store.connections import add_connection
+    from ml_connector.store.models import ConnectionKind
+
+    with app.db.session() as session:
+        add_connection(session, app.vault, name="magento", kind=ConnectionKind.ADOBE_COMMERCE, credentials={})
+    client = TestClient(create_web_app(app))
+    answer = client.get("/webhooks/adobe-commerce/magento", params={"challenge": "abc123"})
+    assert answer.status_code == 200 and answer.json() == {"challenge": "abc123"}
+    assert client.get("/webhooks/adobe-commerce/nope", params={"challenge": "x"}).status_code == 404
+    assert client.get("/webhooks/adobe-commerce/magento").status_code == 400

@@ -123,6 +123,17 @@ def create_web_app(
             on_stored()
         return _reply(outcome.reply)
 
+    @web.get("/webhooks/adobe-commerce/{connection}")
+    async def io_events_challenge(connection: str, request: Request) -> Response:
+        """Adobe I/O Events registers a webhook with a GET carrying `?challenge=`: echo it."""
+        challenge = request.query_params.get("challenge")
+        if not challenge:
+            return PlainTextResponse("expected ?challenge=", status_code=400)
+        if await run_in_threadpool(lookup, connection, ConnectionKind.ADOBE_COMMERCE) is None:
+            return PlainTextResponse(f"no adobe-commerce connection named '{connection}'", status_code=404)
+        reply = importlib.import_module("ml_connector.adobe_commerce.webhooks").challenge_reply(challenge)
+        return _reply(reply)
+
     @web.get("/oauth/exact/callback")
     async def exact_callback(request: Request) -> Response:
         params = request.query_params
