@@ -187,7 +187,9 @@ def test_unknown_item_is_a_per_order_error_or_an_item_to_create() -> None:
     assert problem.kind == "missing_item" and problem.where == "line 2 'RealWoo T-shirt - L'"
     assert "no item with code 'RW-TSHIRT-L'" in problem.message
     assert items_to_create(order, w.context(), w.lookups(items)) == []
-    drafts = items_to_create(order, w.context(allow_item_creation=True), w.lookups(items))
+    drafts = items_to_create(
+        order, w.context(allow_item_creation=True, new_item_revenue_gl="8000"), w.lookups(items)
+    )
     assert [draft.to_payload() for draft in drafts] == [
         {
             "Code": "RW-TSHIRT-L",

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from ml_connector.adobe_commerce.client import AdobeClient
 from ml_connector.adobe_commerce.sandbox import AdobeSandbox
@@ -32,10 +32,14 @@ from ml_connector.demo.adobe_setup import (
     zero_rated_skus,
 )
 from ml_connector.demo.connect import connect_exact
+from ml_connector.engine import processing
 from ml_connector.engine.replay import replay_all_failed
 from ml_connector.exact.sandbox import ExactSandbox
+from ml_connector.pipelines.adobe_reconcile import run_adobe_reconcile
+from ml_connector.runtime.web import create_web_app
 from ml_connector.sandbox_kit.serve import ThreadedServer
-from ml_connector.store.models import LedgerEntry, LedgerState, SyncCursor
+from ml_connector.store.connections import get_connection
+from ml_connector.store.models import InboxMessage, LedgerEntry, LedgerState, SyncCursor
 from tests.pipelines.test_woocommerce_pipeline import _inbox_errors, _runtime, drain
 
 CENT = Decimal("0.01")
@@ -157,8 +161,17 @@ def test_every_document_once_on_the_mapped_accounts(
         assert _dec(note["AmountFC"]) == -_dec(memo["grand_total"])
     assert _ledger(info) == _expected(adobe)
     assert not _inbox_errors(app)
+    _reconciled(app, len(adobe.store.invoices) + len(adobe.store.creditmemos))
     linked = {e.source_id for e in _sent(app) if e.source_type == "customer"}
     assert linked == {str(c) for c in adobe.store.customers}, "every customer has its Account"
+
+
+def _reconciled(app: App, expected_documents: int) -> None:
+    """`reconcile` over the whole run agrees, document by document, with the shop."""
+    today = datetime.now(UTC).date()
+    report = run_adobe_reconcile(app, "shop", f"{today - timedelta(days=30)}..{today}")
+    assert report.ok, report.findings[:5]
+    assert report.expected_count == report.matched == expected_documents
 
 
 def _sent(app: App) -> list[LedgerEntry]:
@@ -205,6 +218,7 @@ def test_sales_entry_booking_posts_one_gl_entry_per_document(app: App, exact_san
         assert _dec(entries[f"C{memo['increment_id']}"][0]["AmountFC"]) == -_dec(memo["grand_total"])
     assert _ledger(info) == _expected(adobe)
     assert not _unsettled(app)
+    _reconciled(app, len(adobe.store.invoices) + len(adobe.store.creditmemos))
 
 
 def test_a_line_without_a_vat_rule_parks_its_document_until_the_rule_is_added(
@@ -224,6 +238,10 @@ def test_a_line_without_a_vat_rule_parks_its_document_until_the_rule_is_added(
         assert "sku SIM-" in (error or ""), "the message names the line"
     missing = set(_missing(adobe, exact, info))
     assert missing, "a parked document reached Exact"
+    today = datetime.now(UTC).date()
+    report = run_adobe_reconcile(app, "shop", f"{today - timedelta(days=30)}..{today}")
+    assert {f.ref for f in report.findings} == {ref for ref in missing if ref[0] in "IC"}
+    assert {f.kind.value for f in report.findings} == {"missing_in_exact"}
 
     with AdobeClient.for_connection(app, "shop") as client:
         zero_rated = zero_rated_skus(client)
@@ -252,7 +270,7 @@ def test_a_second_pass_writes_nothing_and_costs_almost_no_calls(
     drain(app, runtime)
     before = (_exact_calls(exact, info), _division(exact, info).counts())
     with app.db.session() as session:
-        session.execute(LedgerEntry.__table__.update().values(source_version=None))  # force a full re-look
+        session.execute(update(LedgerEntry).values(source_version=None))  # force a full re-look
         session.execute(
             delete(SyncCursor).where(SyncCursor.stream.in_(("orders", "invoices", "credit_memos")))
         )
@@ -362,6 +380,7 @@ def test_a_thousand_orders_under_faults_book_each_document_once(app: App, exact_
     assert _ledger(info) == _expected(adobe)
     accounts = [row["Code"] for row in _division(exact, info).table("Accounts").values()]
     assert len(accounts) == len(set(accounts)), "an Account was created twice"
+    _reconciled(app, 1250)
 
 
 EXACT_FAULTS = [
@@ -378,3 +397,64 @@ ADOBE_FAULTS = [
 
 def _faults(base_url: str, rules: list[dict[str, Any]]) -> None:
     httpx.post(f"{base_url}/_sandbox/faults", json=rules, timeout=10).raise_for_status()
+
+
+def test_an_account_edited_in_exact_updates_the_adobe_customer_once(
+    app: App, shop: None, exact_sandbox, adobe_sandbox
+) -> None:
+    exact, info = exact_sandbox
+    adobe, adobe_info = adobe_sandbox
+    probe = httpx.put(f"{adobe_info['base_url']}/rest/default/V1/customers/1", json={}, timeout=10)
+    if "does not match any route" in probe.text:
+        pytest.skip("the Adobe sandbox does not serve PUT /V1/customers/{id} yet")
+    runtime = _runtime(app)
+    drain(app, runtime)
+    link = next(e for e in _sent(app) if e.source_type == "customer" and e.target_entity == "Accounts")
+    edited = httpx.put(
+        f"{info['base_url']}/_sandbox/edit/{info['division']}/Accounts/{link.target_id}",
+        json={"City": "Zwolle", "AddressLine1": "Nieuwe Markt 1"},
+        timeout=10,
+    )
+    assert edited.status_code < 300, edited.text
+    drain(app, runtime)
+
+    customer = adobe.store.customers[int(link.source_id)]
+    address = next(a for a in customer["addresses"] if a.get("default_billing"))
+    assert address["city"] == "Zwolle" and address["street"][0] == "Nieuwe Markt 1"
+    calls = _exact_calls(exact, info)
+    drain(app, runtime)  # the customer's echo of our own write must not go back to Exact
+    assert _exact_calls(exact, info) - calls <= 3
+
+
+def test_io_events_deliveries_are_processed_without_a_poll(
+    app: App, shop: None, exact_sandbox, adobe_sandbox
+) -> None:
+    exact, info = exact_sandbox
+    adobe, adobe_info = adobe_sandbox
+    runtime = _runtime(app)
+    drain(app, runtime)
+    with app.db.session() as session:  # the I/O Events registration of the merchant's project
+        conn = get_connection(session, "shop")
+        conn.settings = {
+            **(conn.settings or {}),
+            "io_events_client_id": adobe.ims_project.client_id,
+            "io_events_key_base_url": adobe_info["base_url"],
+        }
+    with ThreadedServer(create_web_app(app)) as web:
+        url = f"{web.base_url}/webhooks/adobe-commerce/shop"
+        httpx.post(f"{adobe_info['base_url']}/_sandbox/hooks", json={"io_events_url": url}).raise_for_status()
+        order = adobe.store.place_order([("SIM-004", 1)], email="hook@example.net")
+        invoice = adobe.store.invoice(order["entity_id"])
+
+    jobs = processing.waiting_work(app.db, runtime.now())  # the stored deliveries; no poll
+    with app.db.session() as session:
+        topics = {session.get_one(InboxMessage, job.id).topic for job in jobs}
+    assert topics == {
+        "com.adobe.commerce.observer.sales_order_save_after",
+        "com.adobe.commerce.observer.sales_order_invoice_save_after",
+    }
+    for job in jobs:
+        runtime.run_job(job.kind, job.id)
+    assert order["increment_id"] in _by_ref(exact, info, "SalesOrders")
+    assert _by_ref(exact, info, "SalesInvoices")[f"I{invoice['increment_id']}"][0]["Status"] == 50
+    assert not _inbox_errors(app)

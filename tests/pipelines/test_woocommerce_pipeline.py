@@ -25,7 +25,14 @@ from ml_connector.runtime.options import RuntimeOptions
 from ml_connector.sandbox_kit.clock import ManualClock
 from ml_connector.sandbox_kit.serve import ThreadedServer
 from ml_connector.store.connections import get_connection
-from ml_connector.store.models import InboxMessage, InboxState, LedgerEntry, LedgerState, SyncCursor
+from ml_connector.store.models import (
+    AuditEvent,
+    InboxMessage,
+    InboxState,
+    LedgerEntry,
+    LedgerState,
+    SyncCursor,
+)
 from ml_connector.woocommerce.client import WooClient
 from ml_connector.woocommerce.sandbox import WooSandbox
 from ml_connector.woocommerce.sandbox import create_app as create_woo
@@ -234,3 +241,129 @@ def test_an_account_edited_in_exact_updates_the_shop_customer_once(
     exact_writes = sandbox.state.stats()["divisions"][str(info["division"])]["api_calls"]
     drain(app, runtime)  # the shop's echo of our own write must not go back to Exact
     assert sandbox.state.stats()["divisions"][str(info["division"])]["api_calls"] - exact_writes <= 4
+
+
+def _events(app: App, record: str) -> list[str]:
+    with app.db.session() as session:
+        return [e.kind for e in session.scalars(select(AuditEvent).where(AuditEvent.record_key == record))]
+
+
+def test_changes_after_posting_are_reported_and_never_posted_again(
+    app: App, shop, exact_sandbox, woo_sandbox
+) -> None:
+    sandbox, info = exact_sandbox
+    woo, _ = woo_sandbox
+    runtime = _runtime(app)
+    drain(app, runtime)
+    invoiced = [o for o in _woo_orders(app) if f"WC-SHOP1-{o.id}" in _documents(sandbox, info)]
+    note_only, cancelled = invoiced[0], invoiced[1]
+    woo.store.update_order(note_only.id, customer_note="Please ring twice")  # no accounting impact
+    woo.store.update_order(cancelled.id, status="cancelled")
+    before = _division(sandbox, info).counts()
+
+    drain(app, runtime)
+
+    assert _division(sandbox, info).counts() == before
+    assert "changed_after_posting" not in _events(app, f"shop:order:{note_only.id}")
+    assert "changed_after_posting" in _events(app, f"shop:order:{cancelled.id}")
+
+
+def test_cancelled_before_posting_is_skipped_with_an_audit_entry(app: App, shop, woo_sandbox) -> None:
+    woo, _ = woo_sandbox
+    runtime = _runtime(app)
+    order = woo.store.create_order(
+        line_items=[{"product_id": _sku_product(woo), "quantity": 1}], status="cancelled"
+    )
+    drain(app, runtime)
+    assert "skipped" in _events(app, f"shop:order:{order.id}")
+    with app.db.session() as session:
+        rows = session.scalars(select(LedgerEntry).where(LedgerEntry.source_id == str(order.id))).all()
+    assert all(row.state != LedgerState.SENT for row in rows)
+
+
+def _sku_product(woo: WooSandbox) -> int:
+    return next(p.id for p in woo.store.catalog.products.values() if p.sku and p.type == "simple")
+
+
+def test_a_customer_edited_in_the_shop_updates_its_exact_account(
+    app: App, shop, exact_sandbox, woo_sandbox
+) -> None:
+    sandbox, info = exact_sandbox
+    woo, _ = woo_sandbox
+    runtime = _runtime(app)
+    drain(app, runtime)
+    with app.db.session() as session:
+        link = session.scalars(
+            select(LedgerEntry).where(
+                LedgerEntry.source_type == "customer", LedgerEntry.state == LedgerState.SENT
+            )
+        ).first()
+    assert link is not None and link.target_id
+    customer = woo.store.customers[int(link.source_id)]
+    woo.store.update_customer(customer.id, billing={**customer.billing, "city": "Deventer"})
+
+    drain(app, runtime)
+
+    account = _division(sandbox, info).table("Accounts").get(link.target_id)
+    assert account is not None and account["City"] == "Deventer"
+
+
+def test_a_missing_item_is_created_when_the_connection_allows_it(
+    app: App, exact_sandbox, woo_sandbox
+) -> None:
+    sandbox, exact_info = exact_sandbox
+    _woo, woo_info = woo_sandbox
+    connect_exact(app, "books", exact_info)
+    connect_woocommerce(
+        app,
+        "shop",
+        woo_info,
+        {**woo_sync_settings("books"), "allow_item_creation": True, "new_item_revenue_gl": "8000"},
+    )
+    exact = ExactClient.for_connection(app, "books")
+    with WooClient.for_connection(app, "shop") as client:
+        skus = shop_skus(client)
+    order = next(
+        o
+        for o in _woo_orders(app)
+        if o.status in ("processing", "completed") and all(line.sku for line in o.line_items)
+    )
+    left_out = order.line_items[0].sku
+    mirror_catalogue(exact, exact_info, {k: v for k, v in skus.items() if k != left_out})
+    exact.close()
+
+    drain(app, _runtime(app))
+
+    items = [
+        row for row in _division(sandbox, exact_info).table("Items").values() if row.get("Code") == left_out
+    ]
+    assert len(items) == 1, f"item {left_out} should have been created once"
+    lines = _division(sandbox, exact_info).table("SalesInvoiceLines").values()
+    from ml_connector.engine.audit import render_timeline
+
+    documents = _documents(sandbox, exact_info)
+    assert f"WC-SHOP1-{order.id}" in documents, render_timeline(app, f"shop:order:{order.id}", False)
+    invoice = documents[f"WC-SHOP1-{order.id}"][0]
+    assert any(
+        line.get("Item") == items[0]["ID"] and line.get("InvoiceID") == invoice["InvoiceID"] for line in lines
+    )
+
+
+def test_a_disabled_shop_webhook_is_reactivated_by_the_flow(app: App, shop, woo_sandbox) -> None:
+    from ml_connector.engine.flows import flow_for
+    from ml_connector.woocommerce.webhooks import ensure_connection_webhooks
+
+    app.settings.public_url = "http://127.0.0.1:9"
+    with app.db.session() as session:
+        conn = get_connection(session, "shop")
+    ensure_connection_webhooks(app, conn)
+    with WooClient.for_connection(app, "shop") as client:
+        hook = next(iter(client.webhooks()))
+        client.update_webhook(hook.id, {"status": "disabled"})
+    flow = flow_for(app, "shop")
+
+    first = flow.webhook_status()
+    second = flow.webhook_status()
+
+    assert not first.healthy  # this cycle polls
+    assert second.healthy, second.detail

@@ -148,11 +148,14 @@ class ItemDraft:
     code: str
     description: str
     sales_vat_code: str | None = None
+    revenue_gl_account_id: str | None = None  # GLRevenue: Exact books an item's sales there
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {"Code": self.code, "Description": self.description, "IsSalesItem": True}
         if self.sales_vat_code is not None:
             payload["SalesVatCode"] = self.sales_vat_code
+        if self.revenue_gl_account_id is not None:
+            payload["GLRevenue"] = self.revenue_gl_account_id
         return payload
 
 

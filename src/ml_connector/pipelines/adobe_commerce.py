@@ -102,6 +102,9 @@ CANCELLED_MARK = "order_cancelled"  # LinkHashes type: the SalesOrder a cancella
 # Entities refreshed before each pass: new Accounts and Items matter for matching, GL accounts for the
 # pre-posting check (an account blocked since the last pass); the small lists are read on the first pass.
 PASS_REFRESH = ("Items", "Accounts", "GLAccounts")
+# Synchronous "before" plugins (e.g. order placement) fire before Magento saves the record: nothing to
+# read yet; the save's own event or the next poll brings it.
+BEFORE_SAVE = "plugin."
 RECENT = 4096  # records a poll read, kept for `process` (invoices need their order) to save Adobe calls
 
 M = TypeVar("M", bound=MagentoModel)
@@ -199,7 +202,7 @@ class AdobeToExact:
         """Commerce webhooks (`observer.sales_order_invoice_save_after`, ...) and I/O Events
         (`com.adobe.commerce.observer...`) name the record; it is read again over REST."""
         topic, resource_id = (message.topic or "").lower(), message.resource_id
-        if not resource_id or not resource_id.isdigit():
+        if not resource_id or not resource_id.isdigit() or topic.startswith(BEFORE_SAVE):
             return
         source_type = _source_type_of(topic)
         if source_type is None:

@@ -21,6 +21,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -52,7 +53,11 @@ from ml_connector.pipelines.lookups import MasterDataView
 from ml_connector.store.connections import get_connection
 from ml_connector.woocommerce.client import WooClient
 from ml_connector.woocommerce.models import Customer, Order, Refund
-from ml_connector.woocommerce.webhooks import connection_webhook_health
+from ml_connector.woocommerce.webhooks import (
+    HookState,
+    connection_webhook_health,
+    ensure_connection_webhooks,
+)
 
 ORDER, REFUND, CUSTOMER, GUEST, EXACT_ACCOUNT = "order", "refund", "customer", "guest", "exact_account"
 INVOICES, ACCOUNTS = "SalesInvoices", "Accounts"
@@ -167,9 +172,17 @@ class WooToExact:
             self.process(CUSTOMER, resource_id)
 
     def webhook_status(self) -> WebhookStatus:
+        """The store's subscriptions; disabled ones (WooCommerce gives up after failed deliveries) are
+        re-activated here, while this cycle still reports unhealthy so that the poll covers the gap."""
         with self.app.db.session() as session:
             conn = get_connection(session, self.name)
         health = connection_webhook_health(self.app, conn)
+        if any(state is HookState.DISABLED for state in health.states.values()):
+            result = ensure_connection_webhooks(self.app, conn)
+            reactivated = ", ".join(result.reactivated) if result else "none"
+            self._note(
+                self._source("webhooks", self.name), "webhooks_reactivated", f"re-activated: {reactivated}"
+            )
         return WebhookStatus(health.healthy, health.describe())
 
     # -- orders -----------------------------------------------------------------------------------
@@ -267,7 +280,15 @@ class WooToExact:
 
     def _create_missing_items(self, order: Order) -> None:
         view = self.view()
-        for draft in invoices.items_to_create(order, self.mapping, view.lookups()):
+        gl_code = self.settings.new_item_revenue_gl
+        for missing in invoices.items_to_create(order, self.mapping, view.lookups()):
+            revenue_gl = view.gl_accounts.get(gl_code or "")
+            if revenue_gl is None:
+                raise SyncSettingsError(
+                    f"new_item_revenue_gl '{gl_code}' is not a GL account in Exact: set an existing revenue "
+                    "account code (see `ml-connector masterdata refresh`)"
+                )
+            draft = replace(missing, revenue_gl_account_id=revenue_gl)
             source = self._source("item", draft.code)
             result = self.writer.write(
                 WriteIntent(

@@ -90,6 +90,10 @@ class WooExactSettings(BaseModel):
     allow_item_creation: bool = Field(
         default=False, description="true to create missing Exact Items from the order line (SKU as Code)"
     )
+    new_item_revenue_gl: str | None = Field(
+        default=None,
+        description='the Exact GL account code for the revenue of items created from the shop, e.g. "8000"',
+    )
 
     @field_validator("order_statuses")
     @classmethod
@@ -123,6 +127,10 @@ class WooExactSettings(BaseModel):
         if self.discount_mode == "separate_lines" and self.discounts is None:
             raise ValueError(
                 "discount_mode separate_lines needs `discounts` (an item code for discount lines)"
+            )
+        if self.allow_item_creation and not self.new_item_revenue_gl:
+            raise ValueError(
+                "allow_item_creation needs `new_item_revenue_gl` (the GL account code for the new items)"
             )
         if self.guest_policy == "collective_account" and not self.guest_account_id:
             raise ValueError(
