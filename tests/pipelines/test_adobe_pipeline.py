@@ -35,6 +35,7 @@ from ml_connector.demo.connect import connect_exact
 from ml_connector.engine import processing
 from ml_connector.engine.replay import replay_all_failed
 from ml_connector.exact.sandbox import ExactSandbox
+from ml_connector.pipelines.adobe_explain import OrderNotFound, explain_adobe_order
 from ml_connector.pipelines.adobe_reconcile import run_adobe_reconcile
 from ml_connector.runtime.web import create_web_app
 from ml_connector.sandbox_kit.serve import ThreadedServer
@@ -458,3 +459,19 @@ def test_io_events_deliveries_are_processed_without_a_poll(
     assert order["increment_id"] in _by_ref(exact, info, "SalesOrders")
     assert _by_ref(exact, info, "SalesInvoices")[f"I{invoice['increment_id']}"][0]["Status"] == 50
     assert not _inbox_errors(app)
+
+
+def test_mapping_explain_names_the_rule_of_each_line(app: App, shop: None, adobe_sandbox) -> None:
+    adobe, _ = adobe_sandbox
+    placed = adobe.store.place_order(
+        [("SIM-001", 1), ("CFG-02-L", 1), ("SIM-004", 1)], email="why@example.net"
+    )
+
+    text = explain_adobe_order(app, "shop", placed["increment_id"])
+
+    assert text.startswith("mapping v1 (test)")
+    assert "rule 'yoga mats' matches sku=SIM-001" in text
+    assert "rule 'apparel' matches product_type=configurable" in text
+    assert "defaults.product" in text  # SIM-004 has no rule of its own
+    with pytest.raises(OrderNotFound, match="no order with increment id 999999999"):
+        explain_adobe_order(app, "shop", "999999999")

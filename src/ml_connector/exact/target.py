@@ -8,7 +8,7 @@ TransientError: later).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from ml_connector.exact import odata
 from ml_connector.exact.client import ExactClient
@@ -18,14 +18,9 @@ from ml_connector.exact.rate import endpoint_of
 from ml_connector.exact.refs import ref_field
 
 
-class Target(Protocol):
-    def find_by_ref(self, entity: str, external_ref: str) -> str | None: ...
-    def create(self, entity: str, payload: dict[str, Any]) -> str: ...
-    def update(self, entity: str, target_id: str, payload: dict[str, Any]) -> None: ...
-    def get(self, entity: str, target_id: str, select: Sequence[str]) -> dict[str, Any] | None: ...
-
-
 class ExactTarget:
+    """Implements `ml_connector.engine.target.Target` for one Exact division."""
+
     def __init__(self, client: ExactClient) -> None:
         self.client = client
 
