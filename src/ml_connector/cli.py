@@ -352,6 +352,8 @@ def ping(name: str, as_json: JsonOption = False) -> None:
         with application.db.session() as session:
             conn = get_connection(session, name)
         checks: list[Check] = _load(_PING[conn.kind], "run_checks")(application, conn)
+        if all(c.ok for c in checks):  # the sync set-up is checked once the connection itself works
+            checks += _load("ml_connector.pipelines.checks", "sync_checks")(application, conn)
     if as_json:
         _print_json([c.__dict__ for c in checks])
     else:

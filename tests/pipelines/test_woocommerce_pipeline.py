@@ -367,3 +367,22 @@ def test_a_disabled_shop_webhook_is_reactivated_by_the_flow(app: App, shop, woo_
 
     assert not first.healthy  # this cycle polls
     assert second.healthy, second.detail
+
+
+def test_ping_checks_the_sync_settings_against_exact(app: App, shop) -> None:
+    from ml_connector.pipelines.checks import sync_checks
+
+    with app.db.session() as session:
+        conn = get_connection(session, "shop")
+    assert [c.ok for c in sync_checks(app, conn)] == [True]
+
+    with app.db.session() as session:
+        conn = get_connection(session, "shop")
+        sync = dict(conn.settings["sync"])
+        sync["shipping"] = {"item_code": "NOPE"}
+        sync["vat"] = {**sync["vat"], "rules": [{"rate": "1", "vat_code": "99"}]}
+        conn.settings = {**conn.settings, "sync": sync}
+    failing = [c for c in sync_checks(app, conn) if not c.ok]
+    assert {c.name for c in failing} >= {"sync setting shipping.item_code"}
+    assert any("99" in c.detail for c in failing)
+    assert all(c.fix for c in failing)
