@@ -50,6 +50,9 @@ CLIENT_TIMEOUT = httpx.Timeout(1.0, connect=5.0)
 SLOW_SECONDS = 1.6  # longer than CLIENT_TIMEOUT
 
 
+RATE_LIMITED = 0.03  # share of API calls refused with a 429 (Exact's headers, see bench.sandboxes)
+
+
 def fault_rules(slow_responses: int) -> list[dict[str, Any]]:
     api = "/api/v1/"
     return [
@@ -59,7 +62,6 @@ def fault_rules(slow_responses: int) -> list[dict[str, Any]]:
         {"kind": "error", "path": api, "method": "POST", "probability": 0.08, "status": 503},
         {"kind": "error", "path": api, "method": "POST", "probability": 0.03, "status": 500},
         {"kind": "drop", "path": api, "method": "POST", "probability": 0.04},
-        {"kind": "rate_limit", "path": api, "method": "POST", "probability": 0.03, "delay": 1},
         {"kind": "error", "path": api, "method": "GET", "probability": 0.03, "status": 502},
     ]
 
@@ -124,17 +126,20 @@ class Shop:
         return ids
 
     def refund_some(self, candidates: list[Order], count: int) -> int:
-        """Line refunds and amount-only refunds on orders in an invoiced status; how many were made."""
+        """Line refunds (where the shop accepts one) and amount-only refunds on orders in an invoiced status."""
         made = 0
         for order in self.pick.sample(candidates, min(count, len(candidates))):
+            amount = str(min(Decimal("5.00"), order.total / 4).quantize(Decimal("0.01")))
+            attempts: list[dict[str, Any]] = [{"amount": amount, "reason": "coulance"}]
             if made % 2 == 0 and order.line_items:
-                body: dict[str, Any] = {"lines": [[order.line_items[0].id, 1]], "reason": "kapot"}
+                attempts.insert(0, {"lines": [[order.line_items[0].id, 1]], "reason": "kapot"})
+            for body in attempts:
+                response = self.admin.post(f"/_sandbox/orders/{order.id}/refunds", json=body)
+                if response.status_code == 200:
+                    made += 1
+                    break
             else:
-                body = {"amount": str(min(Decimal("5.00"), order.total / 4).quantize(Decimal("0.01"))),
-                        "reason": "coulance"}
-            response = self.admin.post(f"/_sandbox/orders/{order.id}/refunds", json=body)
-            response.raise_for_status()
-            made += 1
+                raise RuntimeError(f"the shop refused a refund on order {order.id}: {response.text}")
         return made
 
     def wait_for_webhooks(self) -> None:
@@ -177,7 +182,9 @@ def drive(app: App, runtime: Runtime, exact: dict[str, Any], shop: Shop, live: i
     outcome = Outcome()
     started, calls = time.perf_counter(), exact_calls(exact)
     faults = f"{exact['base_url']}/_sandbox/faults"
+    rate_limits = f"{exact['base_url']}/_bench/rate-limits"
     httpx.post(faults, json=fault_rules(slow_responses), timeout=30).raise_for_status()
+    httpx.post(rate_limits, json={"probability": RATE_LIMITED}, timeout=30).raise_for_status()
     _ensure_webhooks(app)
     drain(app, runtime)  # the backlog
     shop.place_orders(live)  # live, by webhook
@@ -193,9 +200,11 @@ def drive(app: App, runtime: Runtime, exact: dict[str, Any], shop: Shop, live: i
     drain(app, runtime)
     _ensure_webhooks(app)  # the receiver is healthy again: re-activated
     outcome.unsettled_under_faults = sum(e.state != LedgerState.SENT for e in _ledger(app))
-    fired = httpx.get(faults, timeout=30).json()
-    outcome.faults_fired = dict(Counter({f"{r['kind']} {r['method']}": r["fired"] for r in fired}))
+    fired = httpx.get(faults, timeout=30).json()["rules"]
+    outcome.faults_fired = {f"{r['kind']} {r['method']} {r['status']}": r["fired"] for r in fired}
+    outcome.faults_fired["429 (Exact headers)"] = httpx.get(rate_limits, timeout=30).json()["fired"]
     httpx.delete(faults, timeout=30).raise_for_status()
+    httpx.post(rate_limits, json={"probability": 0}, timeout=30).raise_for_status()
     drain(app, runtime)  # the last scheduled pass, faults gone
     outcome.exact_calls = exact_calls(exact) - calls
     outcome.seconds = time.perf_counter() - started
@@ -250,7 +259,7 @@ def run(orders: int, live: int, refunds: int, slow_responses: int) -> Outcome:
             with ThreadedServer(create_web_app(app), port=port):
                 connect_shop(app, boxes.exact, boxes.woo)
                 shop = Shop(app, boxes.woo)
-                runtime = manual_runtime(app)
+                runtime = manual_runtime(app, real_time=True)
                 try:
                     return drive(app, runtime, boxes.exact, shop, live, refunds, slow_responses)
                 finally:

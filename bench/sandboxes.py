@@ -9,7 +9,9 @@ that checking the outcome does not change the call counts being measured.
 from __future__ import annotations
 
 import multiprocessing
+import random
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ml_connector.exact.sandbox import ExactSandbox
 from ml_connector.exact.sandbox import create_app as create_exact
@@ -28,6 +30,40 @@ from ml_connector.sandbox_kit.serve import ThreadedServer
 from ml_connector.woocommerce.sandbox import create_app as create_woo
 
 START_TIMEOUT = 120.0  # a large shop takes a while to generate
+RATE_LIMIT = 100_000  # the minutely limit the injected 429s announce: the sandbox runs without limits
+
+
+class ExactRateLimits:
+    """429s as Exact sends them: with `X-RateLimit-Minutely-*` headers, the window reset a second ahead.
+
+    The fault kit's `rate_limit` answers with Retry-After only; the Exact client (rightly, for Exact)
+    then assumes the minute used up until the next clock minute. `POST /_bench/rate-limits
+    {"probability": p}` sets how often an API call is refused.
+    """
+
+    def __init__(self, app: ASGIApp, seed: int) -> None:
+        self.app = app
+        self.probability = 0.0
+        self.fired = 0
+        self._random = random.Random(seed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.startswith("/api/v1/") and self._random.random() < self.probability:
+            self.fired += 1
+            reset = int(time.time() * 1000) + 1000
+            headers = {"X-RateLimit-Minutely-Limit": str(RATE_LIMIT), "X-RateLimit-Minutely-Remaining": "0",
+                       "X-RateLimit-Minutely-Reset": str(reset)}
+            await JSONResponse({"error": {"message": {"value": "Too many requests"}}}, 429, headers)(
+                scope, receive, send
+            )
+            return
+        await self.app(scope, receive, send)
+
+    async def configure(self, request: Request) -> JSONResponse:
+        if request.method == "POST":
+            self.probability = float((await request.json())["probability"])
+        return JSONResponse({"probability": self.probability, "fired": self.fired})
 
 
 def exact_with_documents(sandbox: ExactSandbox) -> ASGIApp:
@@ -48,8 +84,13 @@ def exact_with_documents(sandbox: ExactSandbox) -> ASGIApp:
         with sandbox.state.lock:
             return JSONResponse([row.get("Code") for row in division.table("Accounts").values()])
 
-    routes = [Route("/_bench/documents", documents), Route("/_bench/account-codes", account_codes)]
-    return Starlette(routes=[*routes, Mount("/", app=sandbox.asgi)])
+    limits = ExactRateLimits(sandbox.asgi, seed=1)
+    routes = [
+        Route("/_bench/documents", documents),
+        Route("/_bench/account-codes", account_codes),
+        Route("/_bench/rate-limits", limits.configure, methods=["GET", "POST"]),
+    ]
+    return Starlette(routes=[*routes, Mount("/", app=limits)])
 
 
 def _serve_exact(queue: Any, seed: int) -> None:

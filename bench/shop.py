@@ -66,10 +66,15 @@ def shop_connection_id(app: App) -> int:
         return get_connection(session, SHOP).id
 
 
-def manual_runtime(app: App) -> Runtime:
-    """A runtime on a manual clock with a quick retry policy: passes are driven by `drain`, not by time."""
+def manual_runtime(app: App, real_time: bool = False) -> Runtime:
+    """A runtime on a manual clock with a quick retry policy: passes are driven by `drain`, not by time.
+
+    `real_time`: the clock also moves with real time. Needed when the Exact client may wait for a rate
+    window (a 429): it sleeps in real time until the runtime's clock passes the window's reset.
+    """
     quick = RetryPolicy(backoff=Backoff(base=1, factor=2, cap=30, max_attempts=12), rate_wait_seconds=5)
-    return Runtime(app, RuntimeOptions(policy=quick, clock=ManualClock()))
+    clock = ManualClock(scale=1.0 if real_time else 0.0)
+    return Runtime(app, RuntimeOptions(policy=quick, clock=clock))
 
 
 def drain(app: App, runtime: Runtime, poll: bool = True, rounds: int = 200) -> int:

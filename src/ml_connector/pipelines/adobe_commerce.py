@@ -30,7 +30,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ml_connector.adobe_commerce.client import (
@@ -45,21 +45,11 @@ from ml_connector.adobe_commerce.client import (
 from ml_connector.adobe_commerce.models import CreditMemo, Customer, Invoice, MagentoModel, Order
 from ml_connector.adobe_commerce.paging import Watermark
 from ml_connector.adobe_commerce.search import Filter, SearchCriteria
-from ml_connector.engine.audit import record_event
 from ml_connector.engine.flows import Change, FlowContext, InboxItem, WebhookStatus, register_flow
 from ml_connector.engine.intent import SourceRecord, UpdateRule, WriteIntent
-from ml_connector.engine.records import record_key
 from ml_connector.engine.target import Target
-from ml_connector.engine.writer import Writer
 from ml_connector.exact.client import ExactClient
-from ml_connector.flows.accounts import (
-    AccountDraft,
-    MatchAction,
-    SyncAction,
-    decide_master_data_sync,
-    master_data_from_account,
-    match_account,
-)
+from ml_connector.flows.accounts import MasterData, match_account
 from ml_connector.flows.adobe_commerce import (
     ExactOrderState,
     MappedDocument,
@@ -82,22 +72,15 @@ from ml_connector.flows.gl_mapping import (
     load_masterdata,
 )
 from ml_connector.pipelines import adobe_customers as customers
-from ml_connector.pipelines import masterdata
 from ml_connector.pipelines.adobe_settings import parse_sync_settings
 from ml_connector.pipelines.adobe_target import PROCESSING, AdobeExactTarget
-from ml_connector.pipelines.links import LinkHashes, source_of
-from ml_connector.pipelines.lookups import MasterDataView
-from ml_connector.pipelines.woocommerce import RecordWaiting, guest_account_code
+from ml_connector.pipelines.exact_flow import ACCOUNTS, CUSTOMER, EXACT_ACCOUNT, ExactTargetFlow
+from ml_connector.pipelines.woocommerce import guest_account_code
 from ml_connector.store.connections import get_connection
 
 ORDER, INVOICE, CREDIT_MEMO = "order", "invoice", "credit_memo"
-CUSTOMER, GUEST, EXACT_ACCOUNT = "customer", "guest", "exact_account"
-SALES_ORDERS, SALES_INVOICES, SALES_ENTRIES, ACCOUNTS = (
-    "SalesOrders",
-    "SalesInvoices",
-    "SalesEntries",
-    "Accounts",
-)
+GUEST = "guest"
+SALES_ORDERS, SALES_INVOICES, SALES_ENTRIES = "SalesOrders", "SalesInvoices", "SalesEntries"
 CANCELLED_MARK = "order_cancelled"  # LinkHashes type: the SalesOrder a cancellation was settled for
 # Entities refreshed before each pass: new Accounts and Items matter for matching, GL accounts for the
 # pre-posting check (an account blocked since the last pass); the small lists are read on the first pass.
@@ -134,33 +117,23 @@ class _Recent:
             self._items.pop(key, None)
 
 
-class AdobeToExact:
+class AdobeToExact(ExactTargetFlow):
     """The engine's Flow for one Adobe Commerce connection."""
 
     streams: Sequence[str] = ("orders", "invoices", "credit_memos", "customers", "exact_accounts")
-    overlap = timedelta(seconds=2)
+    pass_refresh = PASS_REFRESH
 
     def __init__(self, ctx: FlowContext) -> None:
-        app, conn = ctx.app, ctx.connection
-        target_name, self.settings = parse_sync_settings(conn.settings, conn.name)
-        self.app, self.connection_id, self.name = app, conn.id, conn.name
-        with app.db.session() as session:
-            target = get_connection(session, target_name)
-            self.target_id, division = target.id, target.division
-        self.partition = f"exact:{division}"
-        self.adobe = AdobeClient.for_stored(app, conn, clock=ctx.clock)
-        self.exact = ExactClient.for_connection(app, target_name, clock=ctx.clock)
-        self.writer: Writer = ctx.writer(AdobeExactTarget(self.exact))
-        self.links = LinkHashes(app.db, self.connection_id)
+        target_name, self.settings = parse_sync_settings(ctx.connection.settings, ctx.connection.name)
+        super().__init__(ctx, target_name)
+        self.adobe = AdobeClient.for_stored(self.app, ctx.connection, clock=ctx.clock)
         self.mappings = MappingCache()
         self._orders, self._invoices, self._credit_memos = _Recent(), _Recent(), _Recent()
-        self._view: MasterDataView | None = None
         self._masterdata: ExactMasterData | None = None
         self._shop: ShopContext | None = None
-        self._refreshed = False
-        self._accounts_read = False  # Accounts read since the `exact_accounts` stream last took them
-        self._changed_accounts: list[dict[str, Any]] = []
-        self._fresh_accounts: list[dict[str, Any]] = []
+
+    def exact_target(self, client: ExactClient) -> Target:
+        return AdobeExactTarget(client)
 
     # -- the Flow protocol ------------------------------------------------------------------------
 
@@ -189,7 +162,7 @@ class AdobeToExact:
         elif source_type == CUSTOMER:
             self.process_customer(int(source_id))
         elif source_type == EXACT_ACCOUNT:
-            self._account_changed_in_exact(source_id)
+            self.account_changed_in_exact(source_id)
         elif source_type == GUEST:
             # a guest's Account is written for an order: retrying it means processing their orders again
             criteria = SearchCriteria().where(Filter("customer_email", source_id))
@@ -243,17 +216,13 @@ class AdobeToExact:
             self._orders.put(entity_id, order)
         return order
 
-    def _source(
-        self, source_type: str, source_id: str | int, version: datetime | None = None
-    ) -> SourceRecord:
-        return SourceRecord(
-            self.connection_id, source_type, str(source_id), version.isoformat() if version else None
-        )
+    def _versioned(self, source_type: str, source_id: str | int, moment: datetime | None) -> SourceRecord:
+        return self._source(source_type, source_id, moment.isoformat() if moment else None)
 
     # -- orders -----------------------------------------------------------------------------------
 
     def process_order(self, order: Order) -> None:
-        source = self._source(ORDER, order.entity_id, order.updated_at)
+        source = self._versioned(ORDER, order.entity_id, order.updated_at)
         if order.state == "canceled":
             self._order_cancelled(source, order)
             return
@@ -274,8 +243,8 @@ class AdobeToExact:
                     target_id, current.get("Status"), ordered_by and str(ordered_by), None
                 )
             decision = decide_order_change(order, draft().draft, state)
-            if decision.action is not OrderAction.UPDATE:
-                self._note(source, "changed_after_posting", f"order {order.increment_id}: {decision.reason}")
+            if decision.action is not OrderAction.UPDATE:  # the engine records the refusal; this says why
+                self._note(source, "update_refused", f"order {order.increment_id}: {decision.reason}")
             return decision.action is OrderAction.UPDATE
 
         self.writer.write(
@@ -313,7 +282,7 @@ class AdobeToExact:
     def process_invoice(self, invoice: Invoice) -> None:
         order = self._order(invoice.order_id)
         self._book(
-            self._source(INVOICE, invoice.entity_id, invoice.updated_at or invoice.created_at),
+            self._versioned(INVOICE, invoice.entity_id, invoice.updated_at or invoice.created_at),
             invoice_ref(invoice, self.settings.store_key),
             order,
             lambda inputs: map_invoice(invoice, order, inputs),
@@ -322,7 +291,7 @@ class AdobeToExact:
     def process_credit_memo(self, credit_memo: CreditMemo) -> None:
         order = self._order(credit_memo.order_id)
         self._book(
-            self._source(
+            self._versioned(
                 CREDIT_MEMO, credit_memo.entity_id, credit_memo.updated_at or credit_memo.created_at
             ),
             credit_memo_ref(credit_memo, self.settings.store_key),
@@ -409,131 +378,34 @@ class AdobeToExact:
         draft = customers.account_for_order(order, self.settings.customer_code(order.customer_id))
         return self._create_account(source, draft)
 
-    def _create_account(self, source: SourceRecord, draft: AccountDraft) -> str:
-        assert draft.code is not None
-        payload = draft.to_payload()
-        result = self.writer.write(
-            WriteIntent(
-                source=source,
-                target_connection_id=self.target_id,
-                entity=ACCOUNTS,
-                external_ref=draft.code,
-                payload=payload,
-                update=UpdateRule.NEVER,
-            )
-        )
-        if result.target_id is None:
-            raise RecordWaiting(
-                f"the Exact Account for {source.type} {source.id} is not written yet ({result.note}); "
-                f"see `ml-connector audit {self.name}:{source.type}:{source.id}`"
-            )
-        self.view().add_account({**payload, "ID": result.target_id})
-        self.links.set(source.type, source.id, draft.data.fingerprint())
-        return result.target_id
-
     def process_customer(self, customer_id: int) -> None:
-        raw = self.adobe.get(f"/V1/customers/{customer_id}")
-        customer = Customer.model_validate(raw)
-        source = self._source(CUSTOMER, customer.id, customer.updated_at)
-        view = self.view()
+        customer = Customer.model_validate(self.adobe.get(f"/V1/customers/{customer_id}"))
+        source = self._versioned(CUSTOMER, customer.id, customer.updated_at)
         match = match_account(
             linked_account_id=self.writer.link(source, ACCOUNTS),
             email=customer.email,
-            candidates=view.candidates(customer.email),
+            candidates=self.view().candidates(customer.email),
         )
-        if match.action is MatchAction.CREATE:
-            self._create_account(
-                source, customers.account_for_customer(customer, self.settings.customer_code(customer.id))
-            )
-            return
-        account = view.accounts.get(match.account_id or "")
-        if match.account_id is None or account is None:
-            return
-        self._sync_master_data(source, customer, raw, match.account_id, account)
+        if match.account_id is None:
+            code = self.settings.customer_code(customer.id)
+            self._create_account(source, customers.account_for_customer(customer, code))
+        elif match.account_id in self.view().accounts:
+            self.sync_master_data(source, customers.master_data_from_customer(customer), match.account_id)
 
-    def _sync_master_data(
-        self,
-        source: SourceRecord,
-        customer: Customer,
-        raw: dict[str, Any],
-        account_id: str,
-        account: dict[str, Any],
-    ) -> None:
-        sync = decide_master_data_sync(
-            self.links.get(CUSTOMER, source.id),
-            customers.master_data_from_customer(customer),
-            master_data_from_account(account),
-        )
-        if sync.conflict:
-            self._note(source, "conflict", f"edited on both sides; {sync.reason}")
-        if sync.action is SyncAction.UPDATE_SHOP:
-            body = customers.customer_update_payload(account, customer, raw)
-            self.adobe.request("PUT", f"/V1/customers/{customer.id}", json=body)
-            self._note(
-                source, "shop_updated", f"customer {customer.id} updated from Exact Account {account_id}"
-            )
-        elif sync.action is SyncAction.UPDATE_EXACT:
-            draft = customers.account_for_customer(customer, self.settings.customer_code(customer.id))
-            self.exact.update(ACCOUNTS, account_id, draft.update_payload())
-            self.view().add_account({**account, **draft.update_payload()})
-            self._note(
-                source, "exact_updated", f"Exact Account {account_id} updated from customer {customer.id}"
-            )
-        self.links.set(CUSTOMER, source.id, sync.link_hash)
+    def shop_master_data(self, customer_id: str) -> MasterData:
+        customer = Customer.model_validate(self.adobe.get(f"/V1/customers/{customer_id}"))
+        return customers.master_data_from_customer(customer)
 
-    def _poll_exact_accounts(self) -> Iterator[Change]:
-        """Accounts changed in Exact (read by this pass's master-data refresh) that belong to a customer."""
-        if not self._accounts_read:  # the orders stream did not refresh the cache since the last poll
-            self.refresh_master_data()
-        changed, self._changed_accounts, self._accounts_read = self._changed_accounts, [], False
-        self._fresh_accounts = changed
-        now = datetime.now(UTC)
-        for account in changed:
-            account_id = str(account["ID"])
-            if self._customer_of(account_id) is not None:
-                yield Change(EXACT_ACCOUNT, account_id, now, str(account.get("Timestamp")))
-
-    def _customer_of(self, account_id: str) -> int | None:
-        found = source_of(self.app.db, self.connection_id, CUSTOMER, ACCOUNTS, account_id)
-        return int(found) if found is not None else None
-
-    def _account_changed_in_exact(self, account_id: str) -> None:
-        customer_id = self._customer_of(account_id)
-        if customer_id is None:
-            return
-        account = self.view().accounts.get(account_id)
-        if account is None or account_id not in {str(a["ID"]) for a in self._fresh_accounts}:
-            # a webhook names the key only: read the Account itself (one call) and keep it in the cache
-            fields = [f for f in masterdata.SPECS[ACCOUNTS].select if f != "Timestamp"]
-            account = self.exact.get(ACCOUNTS, account_id, fields)
-            if account is None:
-                return
-            masterdata.remember(self.app.db, self.target_id, ACCOUNTS, account)
-            self.view().add_account(account)
+    def update_shop_customer(self, customer_id: str, account: dict[str, Any]) -> None:
         raw = self.adobe.get(f"/V1/customers/{customer_id}")
-        customer = Customer.model_validate(raw)
-        self._sync_master_data(self._source(CUSTOMER, customer_id), customer, raw, account_id, account)
+        body = customers.customer_update_payload(account, Customer.model_validate(raw), raw)
+        self.adobe.request("PUT", f"/V1/customers/{customer_id}", json=body)
 
     # -- master data ------------------------------------------------------------------------------
 
     def refresh_master_data(self) -> None:
-        """Exact's master data into the cache: everything on the first pass of a process, then one
-        incremental read per entity that can change between passes. Accounts changed in Exact are kept
-        for the `exact_accounts` stream."""
-        first = not self._refreshed
-        entities = masterdata.ALL_ENTITIES if first else PASS_REFRESH
-        changed = masterdata.refresh(self.app.db, self.exact, self.target_id, entities, deletions=first)
-        if not first:
-            self._changed_accounts.extend(changed["Accounts"])
-        self._refreshed = self._accounts_read = True
-        self._view = self._masterdata = None
-
-    def view(self) -> MasterDataView:
-        if self._view is None:
-            if not self._refreshed:
-                self.refresh_master_data()
-            self._view = MasterDataView.load(self.app.db, self.target_id)
-        return self._view
+        super().refresh_master_data()
+        self._masterdata = None
 
     def masterdata(self) -> ExactMasterData:
         if self._masterdata is None:
@@ -553,23 +425,9 @@ class AdobeToExact:
             )
         return self._shop
 
-    # -- audit ------------------------------------------------------------------------------------
-
-    def _note(self, source: SourceRecord, kind: str, message: str) -> None:
-        with self.app.db.session() as session:
-            record_event(
-                session,
-                record_key=record_key(session, source.connection_id, source.type, source.id),
-                kind=kind,
-                at=datetime.now(UTC),
-                connection_id=source.connection_id,
-                message=message,
-                detail={"version": source.version},
-            )
-
     def close(self) -> None:
         self.adobe.close()
-        self.exact.close()
+        super().close()
 
 
 def _take(cache: _Recent, entity_id: int, read: Callable[[int], M]) -> M:

@@ -22,20 +22,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
 
-from ml_connector.engine.audit import record_event
 from ml_connector.engine.flows import Change, FlowContext, InboxItem, WebhookStatus, register_flow
-from ml_connector.engine.intent import SourceRecord, UpdateRule, WriteIntent
-from ml_connector.engine.records import record_key
-from ml_connector.engine.writer import Writer
-from ml_connector.exact.client import ExactClient
-from ml_connector.exact.target import ExactTarget
-from ml_connector.flows.accounts import AccountDraft, MatchAction, SyncAction
+from ml_connector.engine.intent import UpdateRule, WriteIntent
+from ml_connector.flows.accounts import MasterData
 from ml_connector.flows.problems import MappingError
 from ml_connector.flows.woocommerce import customers as customer_flow
 from ml_connector.flows.woocommerce import invoices
@@ -47,9 +42,7 @@ from ml_connector.flows.woocommerce.selection import (
     decide_order,
 )
 from ml_connector.flows.woocommerce.settings import WooExactSettings, parse_settings
-from ml_connector.pipelines import masterdata
-from ml_connector.pipelines.links import LinkHashes, source_of
-from ml_connector.pipelines.lookups import MasterDataView
+from ml_connector.pipelines.exact_flow import ACCOUNTS, CUSTOMER, EXACT_ACCOUNT, ExactTargetFlow
 from ml_connector.store.connections import get_connection
 from ml_connector.woocommerce.client import WooClient
 from ml_connector.woocommerce.models import Customer, Order, Refund
@@ -59,16 +52,9 @@ from ml_connector.woocommerce.webhooks import (
     ensure_connection_webhooks,
 )
 
-ORDER, REFUND, CUSTOMER, GUEST, EXACT_ACCOUNT = "order", "refund", "customer", "guest", "exact_account"
-INVOICES, ACCOUNTS = "SalesInvoices", "Accounts"
-# Entities refreshed before each pass: new Accounts and Items matter for matching; the rest rarely move.
-PASS_REFRESH = ("Items", "Accounts")
-MASTER_DATA_MAX_AGE = timedelta(hours=1)  # VAT codes, journals, GL accounts ... are re-read this often
+ORDER, REFUND, GUEST = "order", "refund", "guest"
+INVOICES = "SalesInvoices"
 RECENT_ORDERS = 512  # orders a poll read, kept for `process` so that it need not read them again
-
-
-class RecordWaiting(RuntimeError):
-    """The record depends on a write that is not done yet (e.g. its customer's Account); retried later."""
 
 
 class SyncSettingsError(ValueError):
@@ -96,33 +82,18 @@ def guest_account_code(email: str, prefix: str) -> str:
     return f"{prefix}9{digits}"
 
 
-class WooToExact:
+class WooToExact(ExactTargetFlow):
     """The engine's Flow for one WooCommerce connection."""
 
     streams: Sequence[str] = ("orders", "customers", "exact_accounts")
-    overlap = timedelta(seconds=2)
 
     def __init__(self, ctx: FlowContext) -> None:
-        app, conn = ctx.app, ctx.connection
-        target_name, self.settings = sync_settings(conn.settings, conn.name)
-        self.app, self.ctx = app, ctx
-        self.connection_id, self.name = conn.id, conn.name
+        target_name, self.settings = sync_settings(ctx.connection.settings, ctx.connection.name)
+        super().__init__(ctx, target_name)
         self.mapping = invoices.FlowContext.of(self.settings)
-        with app.db.session() as session:
-            target = get_connection(session, target_name)
-            self.target_id = target.id
-            division = target.division
-        self.partition = f"exact:{division}"
-        self.woo = WooClient.for_connection(app, conn.name)
-        self.exact = ExactClient.for_connection(app, target_name, clock=ctx.clock)
-        self.writer: Writer = ctx.writer(ExactTarget(self.exact))
-        self.links = LinkHashes(app.db, self.connection_id)
+        self.woo = WooClient.for_connection(self.app, self.name)
         self._recent: OrderedDict[int, Order] = OrderedDict()
         self._lock = threading.Lock()
-        self._view: MasterDataView | None = None
-        self._refreshed_master_data = False
-        self._changed_accounts: list[dict[str, Any]] = []
-        self._fresh_accounts: list[dict[str, Any]] = []  # read by this pass: no need to read them again
 
     # -- the Flow protocol ------------------------------------------------------------------------
 
@@ -147,7 +118,7 @@ class WooToExact:
         elif source_type == CUSTOMER:
             self.process_customer(self.woo.customer(int(source_id)))
         elif source_type == EXACT_ACCOUNT:
-            self._account_changed_in_exact(source_id)
+            self.account_changed_in_exact(source_id)
         elif source_type == REFUND:
             order_id, _, _refund = source_id.partition(":")
             self.process_order(self.woo.order(int(order_id)))
@@ -203,9 +174,6 @@ class WooToExact:
         with self._lock:
             order = self._recent.pop(order_id, None)
         return order if order is not None else self.woo.order(order_id)
-
-    def _source(self, source_type: str, source_id: str | int, version: str | None = None) -> SourceRecord:
-        return SourceRecord(self.connection_id, source_type, str(source_id), version)
 
     def process_order(self, order: Order) -> None:
         source = self._source(ORDER, order.id, order.date_modified_gmt.isoformat())
@@ -314,9 +282,9 @@ class WooToExact:
             )
             if decision.account_id is not None:
                 return decision.account_id
-            code = guest_account_code(email, self.settings.account_code.prefix)
             draft = customer_flow.account_for_order(order, self.settings)
-            return self._create_account(self._source(GUEST, email), code, draft)
+            code = guest_account_code(email, self.settings.account_code.prefix)
+            return self._create_account(self._source(GUEST, email), replace(draft, code=code))
         source = self._source(CUSTOMER, order.customer_id)
         decision = customer_flow.order_account_decision(
             order,
@@ -327,155 +295,36 @@ class WooToExact:
         if decision.account_id is not None:
             return decision.account_id
         draft = customer_flow.account_for_order(order, self.settings)
-        return self._create_account(source, self._customer_code(order.customer_id), draft)
+        return self._create_account(source, replace(draft, code=self._customer_code(order.customer_id)))
 
     def _customer_code(self, customer_id: int) -> str:
         return self.settings.account_code.code_for(customer_id) or str(customer_id)
 
-    def _create_account(self, source: SourceRecord, code: str, draft: AccountDraft) -> str:
-        payload = AccountDraft(draft.data, code, draft.vat_number).to_payload()
-        result = self.writer.write(
-            WriteIntent(
-                source=source,
-                target_connection_id=self.target_id,
-                entity=ACCOUNTS,
-                external_ref=code,
-                payload=payload,
-                update=UpdateRule.NEVER,
-            )
-        )
-        if result.target_id is None:
-            raise RecordWaiting(
-                f"the Exact Account for {source.type} {source.id} is not written yet ({result.note}); "
-                f"see `ml-connector audit {self.name}:{source.type}:{source.id}`"
-            )
-        self.view().add_account({**payload, "ID": result.target_id})
-        self.links.set(source.type, source.id, draft.data.fingerprint())
-        return result.target_id
-
     def process_customer(self, customer: Customer) -> None:
         source = self._source(CUSTOMER, customer.id, customer.changed_at.isoformat())
-        view = self.view()
         decision = customer_flow.customer_account_decision(
             customer,
             linked_account_id=self.writer.link(source, ACCOUNTS),
-            candidates=view.candidates(customer.billing.email or customer.email),
+            candidates=self.view().candidates(customer.billing.email or customer.email),
         )
-        if decision.action == MatchAction.CREATE:
+        if decision.account_id is None:
             draft = customer_flow.account_for_customer(customer, self.settings)
-            self._create_account(source, self._customer_code(customer.id), draft)
-            return
-        account_id = decision.account_id
-        account = view.accounts.get(account_id or "")
-        if account_id is None or account is None:
-            return
-        self._sync_master_data(source, customer, account_id, account)
-
-    def _sync_master_data(
-        self, source: SourceRecord, customer: Customer, account_id: str, account: dict[str, Any]
-    ) -> None:
-        sync = customer_flow.decide_customer_sync(self.links.get(CUSTOMER, source.id), customer, account)
-        if sync.conflict:
-            self._note(source, "conflict", f"edited on both sides; {sync.reason}")
-        if sync.action == SyncAction.UPDATE_SHOP:
-            self.woo.put(f"customers/{customer.id}", customer_flow.customer_update_payload(account, customer))
-            self._note(
-                source, "shop_updated", f"customer {customer.id} updated from Exact Account {account_id}"
-            )
-        elif sync.action == SyncAction.UPDATE_EXACT:
-            draft = customer_flow.account_for_customer(customer, self.settings)
-            self.exact.update(ACCOUNTS, account_id, draft.update_payload())
-            self.view().add_account({**account, **draft.update_payload()})
-            self._note(
-                source, "exact_updated", f"Exact Account {account_id} updated from customer {customer.id}"
-            )
-        self.links.set(CUSTOMER, source.id, sync.link_hash)
-
-    def _poll_exact_accounts(self) -> Iterator[Change]:
-        """Accounts changed in Exact (read by this pass's master-data refresh) that belong to a customer."""
-        if not self._changed_accounts:
-            self.refresh_master_data()
-        changed, self._changed_accounts = self._changed_accounts, []
-        self._fresh_accounts = changed
-        now = datetime.now(UTC)
-        for account in changed:
-            account_id = str(account["ID"])
-            if self._customer_of(account_id) is not None:
-                yield Change(EXACT_ACCOUNT, account_id, now, str(account.get("Timestamp")))
-
-    def _customer_of(self, account_id: str) -> int | None:
-        found = source_of(self.app.db, self.connection_id, CUSTOMER, ACCOUNTS, account_id)
-        return int(found) if found is not None else None
-
-    def _account_changed_in_exact(self, account_id: str) -> None:
-        customer_id = self._customer_of(account_id)
-        if customer_id is None:
-            return
-        account = self.view().accounts.get(account_id)
-        if account is None or account_id not in {str(a["ID"]) for a in self._fresh_accounts}:
-            # a webhook names the key only: read the Account itself (one call) and keep it in the cache
-            fields = [f for f in masterdata.SPECS[ACCOUNTS].select if f != "Timestamp"]  # sync endpoints only
-            account = self.exact.get(ACCOUNTS, account_id, fields)
-            if account is None:
-                return
-            masterdata.remember(self.app.db, self.target_id, ACCOUNTS, account)
-            self.view().add_account(account)
-        customer = self.woo.customer(customer_id)
-        self._sync_master_data(self._source(CUSTOMER, customer_id), customer, account_id, account)
-
-    # -- master data ------------------------------------------------------------------------------
-
-    def refresh_master_data(self) -> None:
-        """Before a pass: Items and Accounts by Timestamp (one call each), plus whatever was not read within
-        the hour (in full, with deletions). Accounts changed in Exact are kept for `exact_accounts`."""
-        slow = masterdata.stale(self.app.db, self.target_id, MASTER_DATA_MAX_AGE)
-        entities = [*PASS_REFRESH, *(e for e in slow if e not in PASS_REFRESH)]
-        changed = masterdata.refresh(self.app.db, self.exact, self.target_id, entities, deletions=bool(slow))
-        if self._refreshed_master_data:
-            self._changed_accounts.extend(changed["Accounts"])
-        self._refreshed_master_data = True
-        self._view = None
-
-    def view(self) -> MasterDataView:
-        if self._view is None:
-            if not self._refreshed_master_data:
-                self.refresh_master_data()
-            self._view = MasterDataView.load(self.app.db, self.target_id)
-        return self._view
-
-    # -- audit helpers ----------------------------------------------------------------------------
-
-    def _note(self, source: SourceRecord, kind: str, message: str) -> None:
-        with self.app.db.session() as session:
-            record_event(
-                session,
-                record_key=record_key(session, source.connection_id, source.type, source.id),
-                kind=kind,
-                at=datetime.now(UTC),
-                connection_id=source.connection_id,
-                message=message,
-                detail={"version": source.version},
+            self._create_account(source, replace(draft, code=self._customer_code(customer.id)))
+        elif decision.account_id in self.view().accounts:
+            self.sync_master_data(
+                source, customer_flow.master_data_from_customer(customer), decision.account_id
             )
 
-    def _park(self, source: SourceRecord, entity: str, ref: str, error: MappingError) -> None:
-        """A record that cannot be mapped yet: a failed ledger entry with the reason, replayable."""
+    def shop_master_data(self, customer_id: str) -> MasterData:
+        return customer_flow.master_data_from_customer(self.woo.customer(int(customer_id)))
 
-        def unmappable() -> dict[str, Any]:
-            raise error
-
-        self.writer.write(
-            WriteIntent(
-                source=source,
-                target_connection_id=self.target_id,
-                entity=entity,
-                external_ref=ref,
-                payload=unmappable,
-            )
-        )
+    def update_shop_customer(self, customer_id: str, account: dict[str, Any]) -> None:
+        customer = self.woo.customer(int(customer_id))
+        self.woo.put(f"customers/{customer_id}", customer_flow.customer_update_payload(account, customer))
 
     def close(self) -> None:
         self.woo.close()
-        self.exact.close()
+        super().close()
 
 
 register_flow("woocommerce", WooToExact)

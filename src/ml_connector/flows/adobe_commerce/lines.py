@@ -327,7 +327,9 @@ def map_document_lines(
         else:
             children = [c for c in items if c.order_item.parent_item_id == amounts.order_item.item_id]
             builder.check_unbooked(amounts, role, children)
-    item_discounts = sum((a.discount for a in items), ZERO)
+    # Only booked lines: a dynamic bundle's parent may repeat its components' discounts as their sum.
+    booked = [a for a in items if roles.get(a.order_item.item_id, ItemRole.BOOKED) is ItemRole.BOOKED]
+    item_discounts = sum((a.discount for a in booked), ZERO)
     builder.add_shipping(totals, item_discounts, order.shipping_description or "Shipping")
     if totals.adjustment_positive:
         builder.add_adjustment(LineKind.ADJUSTMENT_POSITIVE, totals.adjustment_positive, "Refund adjustment")

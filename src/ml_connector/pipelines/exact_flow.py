@@ -1,0 +1,215 @@
+"""What every shop-to-Exact flow shares: the Exact side.
+
+A subclass reads its shop and maps its documents; this base owns the Exact connection (client, engine
+writer, partition), the master-data cache and its per-pass refresh, customer Accounts (create, and the
+Exact-to-shop direction of master data with no ping-pong), and audit notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ml_connector.engine.audit import record_event
+from ml_connector.engine.flows import Change, FlowContext
+from ml_connector.engine.intent import SourceRecord, UpdateRule, WriteIntent
+from ml_connector.engine.records import record_key
+from ml_connector.engine.target import Target
+from ml_connector.engine.writer import Writer
+from ml_connector.exact.client import ExactClient
+from ml_connector.exact.target import ExactTarget
+from ml_connector.flows.accounts import (
+    AccountDraft,
+    MasterData,
+    SyncAction,
+    SyncDecision,
+    decide_master_data_sync,
+)
+from ml_connector.flows.accounts import master_data_from_account as exact_master_data
+from ml_connector.flows.problems import MappingError
+from ml_connector.pipelines import masterdata
+from ml_connector.pipelines.links import LinkHashes, source_of
+from ml_connector.pipelines.lookups import MasterDataView
+from ml_connector.store.connections import get_connection
+
+CUSTOMER, EXACT_ACCOUNT, ACCOUNTS = "customer", "exact_account", "Accounts"
+# Entities refreshed before each pass: new Accounts and Items matter for matching; the rest rarely move.
+PASS_REFRESH = ("Items", "Accounts")
+MASTER_DATA_MAX_AGE = timedelta(hours=1)  # VAT codes, journals, GL accounts ... are re-read this often
+
+
+class RecordWaiting(RuntimeError):
+    """The record depends on a write that is not done yet (e.g. its customer's Account); retried later."""
+
+
+class ExactTargetFlow:
+    """Base of the engine Flows that write to one Exact connection (see the module docstring)."""
+
+    overlap = timedelta(seconds=2)
+    pass_refresh: tuple[str, ...] = PASS_REFRESH
+
+    def __init__(self, ctx: FlowContext, target_name: str) -> None:
+        self.app, self.ctx = ctx.app, ctx
+        self.connection_id, self.name = ctx.connection.id, ctx.connection.name
+        with self.app.db.session() as session:
+            target = get_connection(session, target_name)
+            self.target_id, division = target.id, target.division
+        self.partition = f"exact:{division}"
+        self.exact = ExactClient.for_connection(self.app, target_name, clock=ctx.clock)
+        self.writer: Writer = ctx.writer(self.exact_target(self.exact))
+        self.links = LinkHashes(self.app.db, self.connection_id)
+        self._view: MasterDataView | None = None
+        self._refreshed = False
+        self._accounts_read = False  # Accounts read since the `exact_accounts` stream last took them
+        self._changed_accounts: list[dict[str, Any]] = []  # changed in Exact, for the exact_accounts stream
+        self._fresh_accounts: set[str] = set()  # read by this pass: no need to read them again
+
+    def exact_target(self, client: ExactClient) -> Target:
+        """The engine's view of Exact; a flow with Exact writes of its own extends it."""
+        return ExactTarget(client)
+
+    def _source(self, source_type: str, source_id: str | int, version: str | None = None) -> SourceRecord:
+        return SourceRecord(self.connection_id, source_type, str(source_id), version)
+
+    # -- master data ------------------------------------------------------------------------------
+
+    def refresh_master_data(self) -> None:
+        """Before a pass: Items and Accounts by Timestamp (one call each), plus whatever was not read within
+        the hour (in full, with deletions). Accounts changed in Exact are kept for `exact_accounts`."""
+        slow = masterdata.stale(self.app.db, self.target_id, MASTER_DATA_MAX_AGE)
+        entities = [*self.pass_refresh, *(e for e in slow if e not in self.pass_refresh)]
+        changed = masterdata.refresh(self.app.db, self.exact, self.target_id, entities, deletions=bool(slow))
+        if self._refreshed:
+            self._changed_accounts.extend(changed["Accounts"])
+        self._refreshed = self._accounts_read = True
+        self._view = None
+
+    def view(self) -> MasterDataView:
+        if self._view is None:
+            if not self._refreshed:
+                self.refresh_master_data()
+            self._view = MasterDataView.load(self.app.db, self.target_id)
+        return self._view
+
+    # -- customer Accounts ------------------------------------------------------------------------
+
+    def _create_account(self, source: SourceRecord, draft: AccountDraft) -> str:
+        """Write the Account through the engine (its Code is the external reference) and link it."""
+        if not draft.code:
+            raise ValueError(f"the Account for {source.type} {source.id} needs a Code: it is its reference")
+        payload = draft.to_payload()
+        result = self.writer.write(
+            WriteIntent(
+                source=source,
+                target_connection_id=self.target_id,
+                entity=ACCOUNTS,
+                external_ref=draft.code,
+                payload=payload,
+                update=UpdateRule.NEVER,
+            )
+        )
+        if result.target_id is None:
+            raise RecordWaiting(
+                f"the Exact Account for {source.type} {source.id} is not written yet ({result.note}); "
+                f"see `ml-connector audit {self.name}:{source.type}:{source.id}`"
+            )
+        self.view().add_account({**payload, "ID": result.target_id})
+        self.links.set(source.type, source.id, draft.data.fingerprint())
+        return result.target_id
+
+    def sync_master_data(self, source: SourceRecord, shop: MasterData, account_id: str) -> SyncDecision:
+        """Bring a linked customer and its Account in line: Exact wins conflicts, echoes are recognised."""
+        account = self.view().accounts[account_id]
+        sync = decide_master_data_sync(
+            self.links.get(source.type, source.id), shop, exact_master_data(account)
+        )
+        if sync.conflict:
+            self._note(source, "conflict", f"edited on both sides; {sync.reason}")
+        if sync.action == SyncAction.UPDATE_SHOP:
+            self.update_shop_customer(source.id, account)
+            self._note(
+                source, "shop_updated", f"customer {source.id} updated from Exact Account {account_id}"
+            )
+        elif sync.action == SyncAction.UPDATE_EXACT:
+            payload = AccountDraft(shop).update_payload()
+            self.exact.update(ACCOUNTS, account_id, payload)
+            self.view().add_account({**account, **payload})
+            self._note(
+                source, "exact_updated", f"Exact Account {account_id} updated from customer {source.id}"
+            )
+        self.links.set(source.type, source.id, sync.link_hash)
+        return sync
+
+    def update_shop_customer(self, customer_id: str, account: dict[str, Any]) -> None:
+        """Write the Account's master data to the shop's customer (the shop subclass knows how)."""
+        raise NotImplementedError
+
+    def shop_master_data(self, customer_id: str) -> MasterData:
+        """The shop customer's master data, read fresh (the shop subclass knows how)."""
+        raise NotImplementedError
+
+    def _customer_of(self, account_id: str) -> str | None:
+        return source_of(self.app.db, self.connection_id, CUSTOMER, ACCOUNTS, account_id)
+
+    def _poll_exact_accounts(self) -> Iterator[Change]:
+        """Accounts changed in Exact (read by this pass's master-data refresh) that belong to a customer."""
+        if not self._accounts_read:  # no pass refreshed the cache since this stream last ran
+            self.refresh_master_data()
+        changed, self._changed_accounts, self._accounts_read = self._changed_accounts, [], False
+        self._fresh_accounts = {str(account["ID"]) for account in changed}
+        now = datetime.now(UTC)
+        for account in changed:
+            account_id = str(account["ID"])
+            if self._customer_of(account_id) is not None:
+                yield Change(EXACT_ACCOUNT, account_id, now, str(account.get("Timestamp")))
+
+    def account_changed_in_exact(self, account_id: str) -> None:
+        customer_id = self._customer_of(account_id)
+        if customer_id is None:
+            return
+        if account_id not in self.view().accounts or account_id not in self._fresh_accounts:
+            # a webhook names the key only: read the Account itself (one call) and keep it in the cache
+            fields = [f for f in masterdata.SPECS[ACCOUNTS].select if f != "Timestamp"]  # sync endpoints only
+            account = self.exact.get(ACCOUNTS, account_id, fields)
+            if account is None:
+                return
+            masterdata.remember(self.app.db, self.target_id, ACCOUNTS, account)
+            self.view().add_account(account)
+        self.sync_master_data(
+            self._source(CUSTOMER, customer_id), self.shop_master_data(customer_id), account_id
+        )
+
+    # -- audit ------------------------------------------------------------------------------------
+
+    def _note(self, source: SourceRecord, kind: str, message: str) -> None:
+        """An audit event of the record that changes no ledger state (ignored, conflict, ...)."""
+        with self.app.db.session() as session:
+            record_event(
+                session,
+                record_key=record_key(session, source.connection_id, source.type, source.id),
+                kind=kind,
+                at=datetime.now(UTC),
+                connection_id=source.connection_id,
+                message=message,
+                detail={"version": source.version},
+            )
+
+    def _park(self, source: SourceRecord, entity: str, ref: str, error: MappingError) -> None:
+        """A record that cannot be mapped yet: a failed ledger entry with the reason, replayable."""
+
+        def unmappable() -> dict[str, Any]:
+            raise error
+
+        self.writer.write(
+            WriteIntent(
+                source=source,
+                target_connection_id=self.target_id,
+                entity=entity,
+                external_ref=ref,
+                payload=unmappable,
+            )
+        )
+
+    def close(self) -> None:
+        self.exact.close()
