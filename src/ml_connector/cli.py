@@ -661,6 +661,17 @@ def mapping_import(
     out.print(f"Stored mapping version {version.version} for '{name}'")
 
 
+@mapping_app.command("explain")
+def mapping_explain(
+    name: str,
+    order: Annotated[str, typer.Option("--order", help="The order's increment id, e.g. 100000123.")],
+) -> None:
+    """Which rule sends each line of an order to which GL account and cost center, and why."""
+    explain = _load("ml_connector.pipelines.adobe_explain", "explain_adobe_order")
+    with opened() as application:
+        out.print(explain(application, name, order), markup=False, highlight=False)
+
+
 @mapping_app.command("history")
 def mapping_history_command(name: str, as_json: JsonOption = False) -> None:
     """Every stored version with its time and author."""

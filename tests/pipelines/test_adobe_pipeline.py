@@ -44,7 +44,7 @@ from ml_connector.runtime.web import create_web_app
 from ml_connector.sandbox_kit.serve import ThreadedServer
 from ml_connector.store.connections import get_connection
 from ml_connector.store.models import AuditEvent, InboxMessage, LedgerEntry, LedgerState, SyncCursor
-from tests.pipelines.test_woocommerce_pipeline import _inbox_errors, _runtime, drain
+from tests.pipelines.driving import drain, inbox_errors, quick_runtime
 
 CENT = Decimal("0.01")
 
@@ -147,7 +147,7 @@ def test_every_document_once_on_the_mapped_accounts(
 ) -> None:
     exact, info = exact_sandbox
     adobe, _ = adobe_sandbox
-    drain(app, _runtime(app))
+    drain(app, quick_runtime(app))
 
     orders = _by_ref(exact, info, "SalesOrders")
     invoices = _by_ref(exact, info, "SalesInvoices")
@@ -164,7 +164,7 @@ def test_every_document_once_on_the_mapped_accounts(
         assert note["Type"] == 8021 and note["Status"] == 50
         assert _dec(note["AmountFC"]) == -_dec(memo["grand_total"])
     assert _ledger(info) == _expected(adobe)
-    assert not _inbox_errors(app)
+    assert not inbox_errors(app)
     _reconciled(app, len(adobe.store.invoices) + len(adobe.store.creditmemos))
     linked = {e.source_id for e in _sent(app) if e.source_type == "customer"}
     assert linked == {str(c) for c in adobe.store.customers}, "every customer has its Account"
@@ -211,7 +211,7 @@ def test_sales_entry_booking_posts_one_gl_entry_per_document(app: App, exact_san
     adobe, adobe_info = adobe_sandbox
     _shop(app, info, adobe_info)
     install_mapping(app, "shop", mapping_yaml(booking="sales_entry"), author="test")
-    drain(app, _runtime(app))
+    drain(app, quick_runtime(app))
 
     entries = _by_ref(exact, info, "SalesEntries")
     assert not _by_ref(exact, info, "SalesInvoices"), "sales_entry booking wrote invoices"
@@ -232,7 +232,7 @@ def test_a_line_without_a_vat_rule_parks_its_document_until_the_rule_is_added(
     adobe, adobe_info = adobe_sandbox
     _shop(app, info, adobe_info, zero_rate=False)  # the shop's 0 % class has no VAT rule
     install_mapping(app, "shop", mapping_yaml(), author="test")
-    drain(app, _runtime(app))
+    drain(app, quick_runtime(app))
 
     parked = _unsettled(app)
     assert parked, "documents with zero-rated lines must be parked"
@@ -270,7 +270,7 @@ def test_a_second_pass_writes_nothing_and_costs_almost_no_calls(
     app: App, shop: None, exact_sandbox, adobe_sandbox
 ) -> None:
     exact, info = exact_sandbox
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     drain(app, runtime)
     before = (_exact_calls(exact, info), _division(exact, info).counts())
     with app.db.session() as session:
@@ -290,7 +290,7 @@ def test_steady_state_costs_one_post_per_order_and_two_per_invoice(
 ) -> None:
     exact, info = exact_sandbox
     adobe, _ = adobe_sandbox
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     drain(app, runtime)
     customer_id = next(iter(adobe.store.customers))
     before = _exact_calls(exact, info)
@@ -316,7 +316,7 @@ def test_a_cancelled_order_deletes_its_open_sales_order(
 ) -> None:
     exact, info = exact_sandbox
     adobe, _ = adobe_sandbox
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     placed = adobe.store.place_order([("SIM-004", 1)], email="late@example.net")
     drain(app, runtime)
     assert placed["increment_id"] in _by_ref(exact, info, "SalesOrders")
@@ -334,7 +334,7 @@ def test_a_changed_open_order_updates_its_sales_order_lines(
 ) -> None:
     exact, info = exact_sandbox
     adobe, _ = adobe_sandbox
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     placed = adobe.store.place_order([("SIM-004", 1), ("SIM-007", 2)], email="change@example.net")
     drain(app, runtime)
     moved = mapping_yaml().replace('cost_center: "100"}', 'cost_center: "999"}', 1)  # defaults.product
@@ -369,7 +369,7 @@ def test_a_thousand_orders_under_faults_book_each_document_once(app: App, exact_
         install_mapping(app, "shop", mapping_yaml(), author="test")
         _faults(info["base_url"], EXACT_FAULTS)
         _faults(server.base_url, ADOBE_FAULTS)
-        runtime = _runtime(app)
+        runtime = quick_runtime(app)
         drain(app, runtime, rounds=200)
         httpx.delete(f"{info['base_url']}/_sandbox/faults").raise_for_status()
         httpx.delete(f"{server.base_url}/_sandbox/faults").raise_for_status()
@@ -415,7 +415,7 @@ def test_an_account_edited_in_exact_updates_the_adobe_customer_once(
     probe = httpx.put(f"{adobe_info['base_url']}/rest/default/V1/customers/1", json={}, timeout=10)
     if "does not match any route" in probe.text:
         pytest.skip("the Adobe sandbox does not serve PUT /V1/customers/{id} yet")
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     drain(app, runtime)
     link = next(e for e in _sent(app) if e.source_type == "customer" and e.target_entity == "Accounts")
     edited = httpx.put(
@@ -439,7 +439,7 @@ def test_io_events_deliveries_are_processed_without_a_poll(
 ) -> None:
     exact, info = exact_sandbox
     adobe, adobe_info = adobe_sandbox
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     drain(app, runtime)
     with app.db.session() as session:  # the I/O Events registration of the merchant's project
         conn = get_connection(session, "shop")
@@ -465,7 +465,7 @@ def test_io_events_deliveries_are_processed_without_a_poll(
         runtime.run_job(job.kind, job.id)
     assert order["increment_id"] in _by_ref(exact, info, "SalesOrders")
     assert _by_ref(exact, info, "SalesInvoices")[f"I{invoice['increment_id']}"][0]["Status"] == 50
-    assert not _inbox_errors(app)
+    assert not inbox_errors(app)
 
 
 def test_mapping_explain_names_the_rule_of_each_line(app: App, shop: None, adobe_sandbox) -> None:
@@ -518,7 +518,7 @@ def test_a_change_after_exact_began_delivering_is_reported_not_written(
 ) -> None:
     exact, info = exact_sandbox
     adobe, _ = adobe_sandbox
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     placed = adobe.store.place_order([("SIM-004", 1)], email="late-change@example.net")
     drain(app, runtime)
     sales_order = _by_ref(exact, info, "SalesOrders")[placed["increment_id"]][0]

@@ -245,5 +245,5 @@ def test_every_disagreement_is_listed(app: App, shop: Shop) -> None:
 def test_only_a_shop_connection_and_a_real_period_are_accepted(app: App, exact_client: ExactClient) -> None:
     with pytest.raises(ValueError, match="not a month"):
         run_reconcile(app, BOOKS, "October")
-    with pytest.raises(ValueError, match="reconcile takes a WooCommerce connection"):
+    with pytest.raises(ValueError, match="reconcile takes a shop connection"):
         run_reconcile(app, BOOKS, PERIOD)

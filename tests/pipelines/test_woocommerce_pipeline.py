@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,21 +13,13 @@ from sqlalchemy import delete, select, update
 from ml_connector.app import App
 from ml_connector.demo.connect import connect_exact
 from ml_connector.demo.setup import connect_woocommerce, mirror_catalogue, shop_skus, woo_sync_settings
-from ml_connector.engine import processing
-from ml_connector.engine.policy import RetryPolicy
 from ml_connector.engine.replay import replay_one
 from ml_connector.exact.client import ExactClient
 from ml_connector.exact.sandbox import ExactSandbox
-from ml_connector.http.backoff import Backoff
-from ml_connector.runtime.core import Runtime
-from ml_connector.runtime.options import RuntimeOptions
-from ml_connector.sandbox_kit.clock import ManualClock
 from ml_connector.sandbox_kit.serve import ThreadedServer
 from ml_connector.store.connections import get_connection
 from ml_connector.store.models import (
     AuditEvent,
-    InboxMessage,
-    InboxState,
     LedgerEntry,
     LedgerState,
     SyncCursor,
@@ -36,6 +27,7 @@ from ml_connector.store.models import (
 from ml_connector.woocommerce.client import WooClient
 from ml_connector.woocommerce.sandbox import WooSandbox
 from ml_connector.woocommerce.sandbox import create_app as create_woo
+from tests.pipelines.driving import drain, inbox_errors, quick_runtime
 
 NO_SKU_PRODUCT = "Stroopwafels (8 stuks)"
 
@@ -60,39 +52,6 @@ def shop(app: App, exact_sandbox, woo_sandbox) -> dict[str, Any]:
     return {"exact": exact_info, "woo": woo_info}
 
 
-def _runtime(app: App) -> Runtime:
-    quick = RetryPolicy(backoff=Backoff(base=1, factor=2, cap=30, max_attempts=8), rate_wait_seconds=5)
-    return Runtime(app, RuntimeOptions(policy=quick, clock=ManualClock()))
-
-
-def drain(app: App, runtime: Runtime, rounds: int = 60) -> None:
-    """Poll the shop once, then run waiting work (new records and due retries) until nothing is left,
-    moving the runtime's clock on when the only work left is waiting for its retry time."""
-    clock = runtime.clock
-    assert isinstance(clock, ManualClock)
-    with app.db.session() as session:
-        conn_id = get_connection(session, "shop").id
-    processing.poll_connection(app.db, runtime.flows, conn_id, runtime.now())
-    for _ in range(rounds):
-        jobs = processing.waiting_work(app.db, runtime.now())
-        if not jobs:
-            if not processing.waiting_work(app.db, runtime.now() + timedelta(days=1)):
-                return
-            clock.advance(60)
-            continue
-        for job in jobs:
-            runtime.run_job(job.kind, job.id)
-    raise AssertionError("work was still waiting after every round")
-
-
-def _inbox_errors(app: App) -> list[tuple[str | None, str | None, str]]:
-    with app.db.session() as session:
-        return [
-            (m.topic, m.resource_id, m.state.value + ": " + (m.error or ""))
-            for m in session.scalars(select(InboxMessage).where(InboxMessage.state != InboxState.DONE))
-        ]
-
-
 def _division(sandbox: ExactSandbox, info: dict[str, Any]) -> Any:
     return sandbox.state.division(int(info["division"]))
 
@@ -113,7 +72,7 @@ def test_orders_become_one_invoice_each_with_refunds_credited(
     app: App, shop: dict[str, Any], exact_sandbox, woo_sandbox
 ) -> None:
     sandbox, info = exact_sandbox
-    drain(app, _runtime(app))
+    drain(app, quick_runtime(app))
 
     documents = _documents(sandbox, info)
     assert all(len(rows) == 1 for rows in documents.values()), "a document was written twice"
@@ -140,7 +99,7 @@ def test_orders_become_one_invoice_each_with_refunds_credited(
 
 def test_a_second_pass_writes_nothing_and_costs_almost_no_calls(app: App, shop, exact_sandbox) -> None:
     sandbox, info = exact_sandbox
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     drain(app, runtime)
     before_docs = _division(sandbox, info).counts()
     before_calls = sandbox.state.stats()["divisions"][str(info["division"])]["api_calls"]
@@ -158,7 +117,7 @@ def test_a_second_pass_writes_nothing_and_costs_almost_no_calls(app: App, shop, 
 def test_a_parked_order_is_replayed_after_the_fix(app: App, shop, exact_sandbox, woo_sandbox) -> None:
     sandbox, info = exact_sandbox
     woo, _ = woo_sandbox
-    drain(app, _runtime(app))
+    drain(app, quick_runtime(app))
     with app.db.session() as session:
         parked = session.scalars(select(LedgerEntry).where(LedgerEntry.state == LedgerState.FAILED)).first()
     assert parked is not None
@@ -188,7 +147,7 @@ def test_faults_never_duplicate_and_nothing_is_lost(app: App, shop, exact_sandbo
         ],
     )
     assert faults.status_code == 200
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     drain(app, runtime, rounds=60)
     httpx.delete(f"{info['base_url']}/_sandbox/faults")
     drain(app, runtime, rounds=60)
@@ -211,14 +170,14 @@ def test_faults_never_duplicate_and_nothing_is_lost(app: App, shop, exact_sandbo
         and not any(line.name == NO_SKU_PRODUCT for line in o.line_items)
     ]
     missing = [o.id for o in expected if f"WC-SHOP1-{o.id}" not in documents]
-    assert not missing, (missing, _inbox_errors(app))
+    assert not missing, (missing, inbox_errors(app))
 
 
 def test_an_account_edited_in_exact_updates_the_shop_customer_once(
     app: App, shop, exact_sandbox, woo_sandbox
 ) -> None:
     sandbox, info = exact_sandbox
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     drain(app, runtime)
     with app.db.session() as session:
         link = session.scalars(
@@ -253,7 +212,7 @@ def test_changes_after_posting_are_reported_and_never_posted_again(
 ) -> None:
     sandbox, info = exact_sandbox
     woo, _ = woo_sandbox
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     drain(app, runtime)
     invoiced = [o for o in _woo_orders(app) if f"WC-SHOP1-{o.id}" in _documents(sandbox, info)]
     note_only, cancelled = invoiced[0], invoiced[1]
@@ -270,7 +229,7 @@ def test_changes_after_posting_are_reported_and_never_posted_again(
 
 def test_cancelled_before_posting_is_skipped_with_an_audit_entry(app: App, shop, woo_sandbox) -> None:
     woo, _ = woo_sandbox
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     order = woo.store.create_order(
         line_items=[{"product_id": _sku_product(woo), "quantity": 1}], status="cancelled"
     )
@@ -290,7 +249,7 @@ def test_a_customer_edited_in_the_shop_updates_its_exact_account(
 ) -> None:
     sandbox, info = exact_sandbox
     woo, _ = woo_sandbox
-    runtime = _runtime(app)
+    runtime = quick_runtime(app)
     drain(app, runtime)
     with app.db.session() as session:
         link = session.scalars(
@@ -332,7 +291,7 @@ def test_a_missing_item_is_created_when_the_connection_allows_it(
     mirror_catalogue(exact, exact_info, {k: v for k, v in skus.items() if k != left_out})
     exact.close()
 
-    drain(app, _runtime(app))
+    drain(app, quick_runtime(app))
 
     items = [
         row for row in _division(sandbox, exact_info).table("Items").values() if row.get("Code") == left_out

@@ -74,8 +74,13 @@ from ml_connector.flows.gl_mapping import (
 from ml_connector.pipelines import adobe_customers as customers
 from ml_connector.pipelines.adobe_settings import parse_sync_settings
 from ml_connector.pipelines.adobe_target import PROCESSING, AdobeExactTarget
-from ml_connector.pipelines.exact_flow import ACCOUNTS, CUSTOMER, EXACT_ACCOUNT, ExactTargetFlow
-from ml_connector.pipelines.woocommerce import guest_account_code
+from ml_connector.pipelines.exact_flow import (
+    ACCOUNTS,
+    CUSTOMER,
+    EXACT_ACCOUNT,
+    ExactTargetFlow,
+    guest_account_code,
+)
 from ml_connector.store.connections import get_connection
 
 ORDER, INVOICE, CREDIT_MEMO = "order", "invoice", "credit_memo"

@@ -7,6 +7,7 @@ Exact-to-shop direction of master data with no ping-pong), and audit notes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,13 @@ MASTER_DATA_MAX_AGE = timedelta(hours=1)  # VAT codes, journals, GL accounts ...
 
 class RecordWaiting(RuntimeError):
     """The record depends on a write that is not done yet (e.g. its customer's Account); retried later."""
+
+
+def guest_account_code(email: str, prefix: str) -> str:
+    """A deterministic, numeric Account Code for a guest (Exact codes are numeric, at most 18 digits):
+    the same e-mail always gives the same code, so an Account created before a timeout is found again."""
+    digits = str(int(hashlib.sha256(email.strip().lower().encode()).hexdigest(), 16))[:12]
+    return f"{prefix}9{digits}"
 
 
 class ExactTargetFlow:

@@ -67,10 +67,14 @@ def run_reconcile(app: App, name: str, period: str) -> ReconcileReport:
     with app.db.session() as session:
         conn = get_connection(session, name)
         kind, raw_settings = conn.kind, dict(conn.settings or {})
+    if kind == ConnectionKind.ADOBE_COMMERCE:
+        from ml_connector.pipelines.adobe_reconcile import run_adobe_reconcile  # it builds on this module
+
+        return run_adobe_reconcile(app, name, period)
     if kind != ConnectionKind.WOOCOMMERCE:
         raise ValueError(
-            f"connection '{name}' is a {kind} connection: reconcile takes a WooCommerce connection (the "
-            "shop), which names its Exact connection in settings.sync.target"
+            f"connection '{name}' is a {kind} connection: reconcile takes a shop connection (WooCommerce "
+            "or Adobe Commerce), which names its Exact connection in settings.sync.target"
         )
     target, settings = sync_settings(raw_settings, name)
     with closing(WooClient.for_connection(app, name)) as woo:

@@ -17,7 +17,6 @@ name) and the `WooExactSettings` fields (store_key, journal, vat rules, ...).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -42,7 +41,13 @@ from ml_connector.flows.woocommerce.selection import (
     decide_order,
 )
 from ml_connector.flows.woocommerce.settings import WooExactSettings, parse_settings
-from ml_connector.pipelines.exact_flow import ACCOUNTS, CUSTOMER, EXACT_ACCOUNT, ExactTargetFlow
+from ml_connector.pipelines.exact_flow import (
+    ACCOUNTS,
+    CUSTOMER,
+    EXACT_ACCOUNT,
+    ExactTargetFlow,
+    guest_account_code,
+)
 from ml_connector.store.connections import get_connection
 from ml_connector.woocommerce.client import WooClient
 from ml_connector.woocommerce.models import Customer, Order, Refund
@@ -73,13 +78,6 @@ def sync_settings(raw: dict[str, Any] | None, connection: str) -> tuple[str, Woo
         return str(target), parse_settings(section, connection)
     except (MappingError, ValidationError) as exc:
         raise SyncSettingsError(str(exc)) from None
-
-
-def guest_account_code(email: str, prefix: str) -> str:
-    """A deterministic, numeric Account Code for a guest (Exact codes are numeric, at most 18 digits):
-    the same e-mail always gives the same code, so an Account created before a timeout is found again."""
-    digits = str(int(hashlib.sha256(email.strip().lower().encode()).hexdigest(), 16))[:12]
-    return f"{prefix}9{digits}"
 
 
 class WooToExact(ExactTargetFlow):
