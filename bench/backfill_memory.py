@@ -55,7 +55,9 @@ def backfill(orders: int) -> dict[str, Any]:
         child.start()
         result: dict[str, Any] = queue.get()
         child.join()
-        result["invoices"] = sum(1 for rows in exact_documents(boxes.exact).values() for r in rows if r["type"] == 8020)
+        result["invoices"] = sum(
+            1 for rows in exact_documents(boxes.exact).values() for r in rows if r["type"] == 8020
+        )
     return result
 
 
@@ -67,7 +69,10 @@ def measure(args: argparse.Namespace) -> list[Figure]:
         peaks.append(result["peak_mib"])
         figures.append(
             Figure(
-                f"peak RSS backfilling {orders} orders", result["peak_mib"], "MiB", 150,
+                f"peak RSS backfilling {orders} orders",
+                result["peak_mib"],
+                "MiB",
+                150,
                 note=f"{result['seconds']:.0f} s, {result['invoices']} invoices, "
                 f"{result['ready_mib']:.0f} MiB before",
             )

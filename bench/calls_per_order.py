@@ -71,7 +71,10 @@ def _use_collective_account(app: App) -> str:
     with app.db.session() as session:
         conn = get_connection(session, SHOP)
         settings = dict(conn.settings or {})
-        sync = dict(settings["sync"]) | {"guest_policy": "collective_account", "guest_account_id": account["ID"]}
+        sync = dict(settings["sync"]) | {
+            "guest_policy": "collective_account",
+            "guest_account_id": account["ID"],
+        }
         conn.settings = settings | {"sync": sync}
     return str(account["ID"])
 
@@ -79,7 +82,9 @@ def _use_collective_account(app: App) -> str:
 def _guests(app: App) -> tuple[int, int]:
     """Guest orders and distinct guest e-mails among the orders the flow invoices."""
     with WooClient.for_connection(app, SHOP) as shop:
-        guests = [o for o in shop.orders(status="any") if o.is_guest and o.status in ("processing", "completed")]
+        guests = [
+            o for o in shop.orders(status="any") if o.is_guest and o.status in ("processing", "completed")
+        ]
     return len(guests), len({(o.billing.email or "").strip().lower() for o in guests})
 
 
@@ -91,7 +96,9 @@ def _place_orders(app: App, woo: dict[str, Any], count: int) -> None:
     pick = random.Random(5)
     with httpx.Client(base_url=woo["base_url"], timeout=30) as admin:
         for _ in range(count):
-            lines = [{"sku": sku, "quantity": pick.randint(1, 3)} for sku in pick.sample(skus, pick.randint(1, 3))]
+            lines = [
+                {"sku": sku, "quantity": pick.randint(1, 3)} for sku in pick.sample(skus, pick.randint(1, 3))
+            ]
             body = {"line_items": lines, "customer_id": pick.choice(customers), "status": "processing"}
             admin.post("/_sandbox/orders", json=body).raise_for_status()
 
@@ -124,11 +131,17 @@ def measure(args: argparse.Namespace) -> list[Figure]:
         print(f"{policy}: fresh {fresh}, steady {steady}; {guests}", flush=True)
         figures += [
             Figure(
-                f"calls/order steady ({policy})", steady.per_invoice, "calls", 1.02,
+                f"calls/order steady ({policy})",
+                steady.per_invoice,
+                "calls",
+                1.02,
                 note=f"{steady.calls} calls, {steady.invoices} invoices",
             ),
             Figure(
-                f"calls/order fresh store ({policy})", fresh.per_invoice, "calls", 1.4,
+                f"calls/order fresh store ({policy})",
+                fresh.per_invoice,
+                "calls",
+                1.4,
                 note=f"{fresh.calls} calls, {fresh.invoices} inv + {fresh.credit_notes} credit; {guests}",
             ),
             Figure(f"calls/document fresh store ({policy})", fresh.per_document, "calls"),

@@ -1,9 +1,9 @@
 """Record the HTTP requests this process sends, and replay them with a bare httpx loop.
 
 The recorder wraps `httpx.HTTPTransport.handle_request` (every client of the product ends there, after
-auth was applied) and keeps method, URL, headers, body and the seconds until the response headers
-arrived (plus the body read, for the sandboxes' small answers); the cost is one list append per request. The replay sends the same requests in
-the same order over one keep-alive client per host: the floor the connector's own time is compared to.
+auth was applied) and keeps method, URL, headers, body and the seconds until the response was read;
+the cost is one list append per request. The replay sends the same requests in the same order over one
+keep-alive client per host: the floor the connector's own time is compared to.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
@@ -37,11 +36,11 @@ class Recording:
     def summary(self) -> dict[str, str]:
         """Requests and seconds per method and path head, e.g. "POST salesinvoice/SalesInvoices"."""
         count: Counter[str] = Counter()
-        seconds: Counter[str] = Counter()
+        seconds: dict[str, float] = {}
         for r in self.requests:
             key = f"{r.method} {_path_head(r.url)}"
             count[key] += 1
-            seconds[key] += r.seconds
+            seconds[key] = seconds.get(key, 0.0) + r.seconds
         return {key: f"{count[key]} in {seconds[key]:.2f} s" for key in count}
 
 

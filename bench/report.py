@@ -66,8 +66,11 @@ def print_figures(figures: Sequence[Figure], title: str, as_json: bool) -> None:
     console.print(table(figures, f"{title} (load average {load_average()})"))
 
 
-def main(description: str, add_arguments: Callable[[argparse.ArgumentParser], None],
-         measure: Callable[[argparse.Namespace], list[Figure]]) -> None:
+def main(
+    description: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    measure: Callable[[argparse.Namespace], list[Figure]],
+) -> None:
     """The command line every benchmark script shares: its own sizes plus `--json` for run_all."""
     parser = argparse.ArgumentParser(description=description)
     add_arguments(parser)

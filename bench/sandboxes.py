@@ -52,8 +52,11 @@ class ExactRateLimits:
         if path.startswith("/api/v1/") and self._random.random() < self.probability:
             self.fired += 1
             reset = int(time.time() * 1000) + 1000
-            headers = {"X-RateLimit-Minutely-Limit": str(RATE_LIMIT), "X-RateLimit-Minutely-Remaining": "0",
-                       "X-RateLimit-Minutely-Reset": str(reset)}
+            headers = {
+                "X-RateLimit-Minutely-Limit": str(RATE_LIMIT),
+                "X-RateLimit-Minutely-Remaining": "0",
+                "X-RateLimit-Minutely-Reset": str(reset),
+            }
             await JSONResponse({"error": {"message": {"value": "Too many requests"}}}, 429, headers)(
                 scope, receive, send
             )

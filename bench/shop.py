@@ -43,7 +43,9 @@ def complete_catalogue(shop: WooClient, base_url: str) -> int:
     missing = [p.id for p in shop.products() if not p.sku and p.type == "simple"]
     with httpx.Client(base_url=base_url, timeout=30) as admin:
         for product_id in missing:
-            admin.post(f"/_sandbox/products/{product_id}", json={"sku": f"RW-FIX-{product_id}"}).raise_for_status()
+            admin.post(
+                f"/_sandbox/products/{product_id}", json={"sku": f"RW-FIX-{product_id}"}
+            ).raise_for_status()
     return len(missing)
 
 

@@ -7,7 +7,7 @@ on its embedded default (SQLite in a fresh data dir). The timed part is `ml-conn
 same sandboxes; the ratio is connector time / replay time. The replay posts the same documents a second
 time (the Exact sandbox accepts them, Accounts with a taken Code are refused: both are counted).
 
-    python -m bench.throughput [--orders 1000] [--profile]
+    python -m bench.throughput [--orders 1000] [--profile] [--sql-sites]
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import cProfile
 import pstats
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from bench.capture import recording, replay
 from bench.report import Figure, main
 from bench.sandboxes import ShopSize, exact_documents, sandbox_processes
 from bench.shop import SHOP, connect_shop, open_connector
+from bench.sqlsites import counting_sql
 from ml_connector.runtime.commands import sync_once
 
 PROFILE_LINES = 30
@@ -35,7 +37,9 @@ def measure(args: argparse.Namespace) -> list[Figure]:
         try:
             connect_shop(app, boxes.exact, boxes.woo)
             profiler = cProfile.Profile() if args.profile else None
-            with recording() as record:
+            with ExitStack() as stack:
+                sites = stack.enter_context(counting_sql(app.db.engine)) if args.sql_sites else None
+                record = stack.enter_context(recording())
                 started = time.perf_counter()
                 if profiler:
                     profiler.enable()
@@ -53,19 +57,26 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     print(f"replayed requests: {again.summary()}; statuses {dict(statuses)}")
     own = elapsed - record.http_seconds()
     print(
-        f"connector {elapsed:.2f} s (waiting for HTTP {record.http_seconds():.2f} s, its own work {own:.2f} s),"
+        f"connector {elapsed:.2f} s (waiting for HTTP {record.http_seconds():.2f} s, own work {own:.2f} s),"
         f" bare loop {bare:.2f} s, {invoices} invoices",
         flush=True,
     )
+    if sites:
+        print(sites.top(invoices))
     if profiler:
-        stats = pstats.Stats(profiler).strip_dirs()
+        stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(PROFILE_LINES)
-        stats.sort_stats("cumulative").print_stats(PROFILE_LINES)
+        stats.sort_stats("cumulative").print_stats("ml_connector", PROFILE_LINES)
     return [
-        Figure("orders/s end to end (SQLite)", invoices / elapsed, "orders/s", 200, "higher",
-               note=f"{invoices} invoices in {elapsed:.1f} s; {len(record.requests)} requests"),
-        Figure("time ratio connector / bare httpx", elapsed / bare, "x", 1.5,
-               note=f"bare loop {bare:.1f} s"),
+        Figure(
+            "orders/s end to end (SQLite)",
+            invoices / elapsed,
+            "orders/s",
+            200,
+            "higher",
+            note=f"{invoices} invoices in {elapsed:.1f} s; {len(record.requests)} requests",
+        ),
+        Figure("time ratio connector / bare httpx", elapsed / bare, "x", 1.5, note=f"bare loop {bare:.1f} s"),
         Figure("requests/s bare httpx loop", len(record.requests) / bare, "req/s"),
         Figure("connector's own ms per invoice (excl. HTTP)", 1000 * own / max(invoices, 1), "ms"),
     ]
@@ -76,6 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--customers", type=int, default=60, help="registered customers")
     parser.add_argument("--products", type=int, default=40, help="products (items already in Exact)")
     parser.add_argument("--profile", action="store_true", help="profile the connector pass (cProfile)")
+    parser.add_argument("--sql-sites", action="store_true", help="count SQL statements per call site")
 
 
 if __name__ == "__main__":

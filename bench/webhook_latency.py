@@ -58,8 +58,14 @@ def _invoiced_after(exact: dict[str, Any], ref: str, started: float) -> float:
     raise RuntimeError(f"no invoice {ref} within {INVOICE_TIMEOUT:.0f} s")
 
 
-def _place_and_time(woo: dict[str, Any], exact: dict[str, Any], samples: int, spacing: float,
-                    customers: list[int], skus: list[str]) -> list[float]:
+def _place_and_time(
+    woo: dict[str, Any],
+    exact: dict[str, Any],
+    samples: int,
+    spacing: float,
+    customers: list[int],
+    skus: list[str],
+) -> list[float]:
     pick = random.Random(3)
     latencies = []
     with httpx.Client(base_url=woo["base_url"], timeout=30) as admin:
@@ -94,14 +100,17 @@ def measure(args: argparse.Namespace) -> list[Figure]:
             "ML_CONNECTOR_LOG_LEVEL": "WARNING",
         }
         with open(data_dir / "run.log", "wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", "ml_connector", "run"], env=env,
-                                       stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "ml_connector", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
             try:
                 _wait_until_serving(f"http://127.0.0.1:{port}", process)
                 with app.db.session() as session:
                     shop_row = get_connection(session, SHOP)
                 ensure_connection_webhooks(app, shop_row)
-                latencies = _place_and_time(boxes.woo, boxes.exact, args.samples, args.spacing, customers, skus)
+                latencies = _place_and_time(
+                    boxes.woo, boxes.exact, args.samples, args.spacing, customers, skus
+                )
             finally:
                 process.terminate()
                 process.wait(timeout=60)
@@ -113,14 +122,24 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     samples = f"{len(latencies)} orders, one per {args.spacing:g} s"
     return [
         Figure("webhook -> invoice p50", p50, "s", 1.0, note=samples),
-        Figure("webhook -> invoice p99", p99, "s", 5.0, note=f"max of {len(latencies)}" if len(latencies) < 100 else ""),
+        Figure(
+            "webhook -> invoice p99",
+            p99,
+            "s",
+            5.0,
+            note=f"max of {len(latencies)}" if len(latencies) < 100 else "",
+        ),
     ]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=25, help="orders placed, one at a time")
-    parser.add_argument("--spacing", type=float, default=2.2,
-                        help="seconds between orders (the runtime writes 30 records a minute per division)")
+    parser.add_argument(
+        "--spacing",
+        type=float,
+        default=2.2,
+        help="seconds between orders (the runtime writes 30 records a minute per division)",
+    )
     parser.add_argument("--orders", type=int, default=20, help="orders already in the shop (synced first)")
 
 

@@ -618,7 +618,7 @@ def mapping_export(
     name: str, version: Annotated[int | None, typer.Option(help="An older version.")] = None
 ) -> None:
     """Print the current mapping (YAML) to stdout: edit it and `mapping import` it."""
-    from ml_connector.flows.gl_mapping.store import load_mapping
+    from ml_connector.pipelines.gl_mappings import load_mapping
 
     with opened(True) as application, application.db.session() as session:
         stored = load_mapping(session, application.vault, get_connection(session, name), version)
@@ -635,9 +635,8 @@ def mapping_import(
     """Validate a mapping against Exact's master data and store it as the next version (nothing on error)."""
     import getpass
 
-    from ml_connector.flows.gl_mapping.masterdata import load_masterdata
     from ml_connector.flows.gl_mapping.problems import MappingInvalid
-    from ml_connector.flows.gl_mapping.store import import_mapping
+    from ml_connector.pipelines.gl_mappings import import_mapping, load_masterdata
 
     text = path.read_text()
     try:
@@ -675,7 +674,7 @@ def mapping_explain(
 @mapping_app.command("history")
 def mapping_history_command(name: str, as_json: JsonOption = False) -> None:
     """Every stored version with its time and author."""
-    from ml_connector.flows.gl_mapping.store import mapping_history
+    from ml_connector.pipelines.gl_mappings import mapping_history
 
     with opened(as_json) as application, application.db.session() as session:
         versions = mapping_history(session, get_connection(session, name))

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from bench.fault_run import CLIENT_TIMEOUT, Shop, drive
 from bench.sandboxes import exact_with_documents
 from bench.shop import connect_shop, manual_runtime, open_connector
+
 from ml_connector.app import App
 from ml_connector.exact import connection as exact_connection
 from ml_connector.exact.sandbox import create_app as create_exact

@@ -15,9 +15,9 @@ import httpx
 from ml_connector.adobe_commerce.client import PRODUCTS, AdobeClient
 from ml_connector.app import App
 from ml_connector.exact.client import ExactClient
-from ml_connector.flows.gl_mapping import import_mapping, load_masterdata
 from ml_connector.pipelines import masterdata
 from ml_connector.pipelines.adobe_settings import parse_sync_settings
+from ml_connector.pipelines.gl_mappings import import_mapping, load_masterdata
 from ml_connector.store.connections import add_connection, get_connection
 from ml_connector.store.models import ConnectionKind
 

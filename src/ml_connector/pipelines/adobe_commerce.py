@@ -64,13 +64,7 @@ from ml_connector.flows.adobe_commerce import (
     map_order,
     order_ref,
 )
-from ml_connector.flows.gl_mapping import (
-    Booking,
-    ExactMasterData,
-    MappingCache,
-    StoredMapping,
-    load_masterdata,
-)
+from ml_connector.flows.gl_mapping import Booking, ExactMasterData
 from ml_connector.pipelines import adobe_customers as customers
 from ml_connector.pipelines.adobe_settings import parse_sync_settings
 from ml_connector.pipelines.adobe_target import PROCESSING, AdobeExactTarget
@@ -81,6 +75,7 @@ from ml_connector.pipelines.exact_flow import (
     ExactTargetFlow,
     guest_account_code,
 )
+from ml_connector.pipelines.gl_mappings import MappingCache, StoredMapping, load_masterdata
 from ml_connector.store.connections import get_connection
 
 ORDER, INVOICE, CREDIT_MEMO = "order", "invoice", "credit_memo"

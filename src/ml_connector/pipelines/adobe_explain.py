@@ -12,8 +12,8 @@ from ml_connector.adobe_commerce.client import ORDERS, PRODUCTS, AdobeClient
 from ml_connector.adobe_commerce.search import Filter, SearchCriteria
 from ml_connector.app import App
 from ml_connector.flows.adobe_commerce import ShopContext, render_order_explanation
-from ml_connector.flows.gl_mapping import load_mapping
 from ml_connector.pipelines.adobe_settings import parse_sync_settings
+from ml_connector.pipelines.gl_mappings import load_mapping
 from ml_connector.store.connections import get_connection
 
 

@@ -21,9 +21,10 @@ from ml_connector.app import App
 from ml_connector.exact import odata
 from ml_connector.exact.client import ExactClient
 from ml_connector.flows.adobe_commerce import credit_memo_ref, invoice_ref
-from ml_connector.flows.gl_mapping import Booking, load_mapping
+from ml_connector.flows.gl_mapping import Booking
 from ml_connector.flows.reconcile import ExactDocument, ExpectedDocument, Period, ReconcileReport, reconcile
 from ml_connector.pipelines.adobe_settings import parse_sync_settings
+from ml_connector.pipelines.gl_mappings import load_mapping
 from ml_connector.pipelines.reconcile import exact_documents
 from ml_connector.store.connections import get_connection
 

@@ -1,4 +1,4 @@
-"""Exact master data the mapping is checked against, read from the local cache (`CachedRecord`).
+"""Exact master data the mapping is checked against (loaded from the local cache by the pipelines).
 
 `masterdata refresh` stores Exact's rows as returned by the API (`data` = the raw JSON object) under
 the entity names below; codes are trimmed here because Exact pads some of them (`VATCode: "02 "`).
@@ -10,12 +10,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ml_connector.flows.exact_documents import ExactLookups
 from ml_connector.flows.vat import VatCode, vat_codes_from_exact
-from ml_connector.store.models import CachedRecord
 
 # CachedRecord.entity values (Exact's entity names, as in exact-entities.json).
 GL_ACCOUNTS = "GLAccounts"
@@ -95,17 +92,6 @@ class ExactMasterData(BaseModel):
     def item_id(self, code: str) -> str | None:
         record = self.items.get(code)
         return record.id if record else None
-
-
-def load_masterdata(session: Session, exact_connection_id: int) -> ExactMasterData:
-    """The cached master data of an Exact connection (empty tables if never refreshed)."""
-    rows = session.execute(
-        select(CachedRecord.entity, CachedRecord.data).where(
-            CachedRecord.connection_id == exact_connection_id,
-            CachedRecord.entity.in_(MASTERDATA_ENTITIES),
-        )
-    )
-    return ExactMasterData.from_exact_rows((entity, data) for entity, data in rows)
 
 
 def _convert(entity: str, raw: Mapping[str, Any]) -> CodeRecord:

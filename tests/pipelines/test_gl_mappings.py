@@ -3,17 +3,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from ml_connector.flows.gl_mapping import (
+from ml_connector.flows.gl_mapping import MappingInvalid, export_mapping
+from ml_connector.flows.gl_mapping.masterdata import MASTERDATA_ENTITIES
+from ml_connector.pipelines.gl_mappings import (
     MappingCache,
-    MappingInvalid,
     MappingNotFound,
-    export_mapping,
     import_mapping,
     load_mapping,
     load_masterdata,
     mapping_history,
 )
-from ml_connector.flows.gl_mapping.masterdata import MASTERDATA_ENTITIES
 from ml_connector.store.connections import add_connection
 from ml_connector.store.db import Database
 from ml_connector.store.models import CachedRecord, Connection, ConnectionKind, Mapping

@@ -1,4 +1,5 @@
-"""Versioned, encrypted storage of mapping documents (the merchant's chart of accounts is sensitive).
+"""Versioned, encrypted storage of GL mapping documents (the merchant's chart of accounts is sensitive),
+and the cached Exact master data they are validated against.
 
 Every import is a new row (never an update): the history keeps who changed what and when. Runs read
 the current version each time; the parsed document is cached by (connection, version), so an import
@@ -14,12 +15,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ml_connector.flows.gl_mapping.masterdata import ExactMasterData
+from ml_connector.flows.gl_mapping.masterdata import MASTERDATA_ENTITIES, ExactMasterData
 from ml_connector.flows.gl_mapping.model import MappingDoc
 from ml_connector.flows.gl_mapping.problems import MappingInvalid
 from ml_connector.flows.gl_mapping.validate import validate_against_masterdata
 from ml_connector.flows.gl_mapping.yaml_io import export_mapping, parse_mapping
-from ml_connector.store.models import Connection, Mapping
+from ml_connector.store.models import CachedRecord, Connection, Mapping
 from ml_connector.vault import Vault
 
 MAPPING_KIND = "gl"
@@ -153,3 +154,14 @@ def _latest_version(session: Session, connection_id: int) -> int | None:
 
 def _version_of(row: Mapping) -> MappingVersion:
     return MappingVersion(row.version, row.author, row.comment, row.created_at)
+
+
+def load_masterdata(session: Session, exact_connection_id: int) -> ExactMasterData:
+    """The cached master data of an Exact connection (empty tables if never refreshed)."""
+    rows = session.execute(
+        select(CachedRecord.entity, CachedRecord.data).where(
+            CachedRecord.connection_id == exact_connection_id,
+            CachedRecord.entity.in_(MASTERDATA_ENTITIES),
+        )
+    )
+    return ExactMasterData.from_exact_rows((entity, data) for entity, data in rows)
