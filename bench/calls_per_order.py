@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from bench.report import Figure, main
-from bench.sandboxes import ShopSize, exact_calls, exact_documents, sandbox_processes
+from bench.sandboxes import ShopSize, exact_account_codes, exact_calls, exact_documents, sandbox_processes
 from bench.shop import BOOKS, SHOP, connect_shop, drain, manual_runtime, open_connector
 from ml_connector.app import App
 from ml_connector.exact.client import ExactClient
@@ -38,6 +38,12 @@ class Pass:
     calls: int
     invoices: int
     credit_notes: int
+    accounts: int  # Accounts created
+
+    @property
+    def other(self) -> int:
+        """Calls that wrote no document and no Account: master-data reads."""
+        return self.calls - self.invoices - self.credit_notes - self.accounts
 
     @property
     def per_invoice(self) -> float:
@@ -53,11 +59,20 @@ def _counts(exact: dict[str, Any]) -> tuple[int, int]:
     return sum(r["type"] == INVOICE for r in rows), sum(r["type"] == CREDIT_NOTE for r in rows)
 
 
+def _accounts(exact: dict[str, Any]) -> int:
+    return len(exact_account_codes(exact))
+
+
 def _measured_pass(app: App, exact: dict[str, Any], runtime: Any) -> Pass:
-    calls, (invoices, credits) = exact_calls(exact), _counts(exact)
+    calls, (invoices, credits), accounts = exact_calls(exact), _counts(exact), _accounts(exact)
     drain(app, runtime)
     after_invoices, after_credits = _counts(exact)
-    return Pass(exact_calls(exact) - calls, after_invoices - invoices, after_credits - credits)
+    return Pass(
+        exact_calls(exact) - calls,
+        after_invoices - invoices,
+        after_credits - credits,
+        _accounts(exact) - accounts,
+    )
 
 
 def _use_collective_account(app: App) -> str:
@@ -135,16 +150,19 @@ def measure(args: argparse.Namespace) -> list[Figure]:
                 steady.per_invoice,
                 "calls",
                 1.02,
-                note=f"{steady.calls} calls, {steady.invoices} invoices",
+                note=f"{steady.calls} calls: {steady.invoices} invoices, {steady.accounts} Accounts, "
+                f"{steady.other} reads",
             ),
             Figure(
                 f"calls/order fresh store ({policy})",
                 fresh.per_invoice,
                 "calls",
                 1.4,
-                note=f"{fresh.calls} calls, {fresh.invoices} inv + {fresh.credit_notes} credit; {guests}",
+                note=f"{fresh.calls} calls: {fresh.invoices} invoices, {fresh.credit_notes} credit notes, "
+                f"{fresh.accounts} Accounts, {fresh.other} reads; {guests}",
             ),
             Figure(f"calls/document fresh store ({policy})", fresh.per_document, "calls"),
+            Figure(f"calls per store order, fresh ({policy})", fresh.calls / args.orders, "calls"),
         ]
     return figures
 

@@ -113,6 +113,7 @@ class SandboxApi:
             ),
             ("GET", re.compile(r"/V1/store/storeConfigs"), lambda r, **_: self._store_configs(r)),
             ("POST", re.compile(r"/V1/order/(?P<id>\d+)/invoice"), lambda r, id: self._invoice_rest(r, id)),
+            ("PUT", re.compile(r"/V1/customers/(?P<id>\d+)"), lambda r, id: self._save_customer(r, id)),
         ]
 
     # -- REST ---------------------------------------------------------------------------------------------
@@ -221,6 +222,15 @@ class SandboxApi:
         except HookRefused as exc:
             return _error(400, str(exc))
         return JSONResponse(invoice["entity_id"])
+
+    def _save_customer(self, request: Request, ident: str) -> JSONResponse:
+        """PUT /V1/customers/{id} (customerAccountManagementV1 save): {"customer": {...}} replaces fields."""
+        body = json.loads(request.state.body or b"{}")
+        fields = body.get("customer")
+        if not isinstance(fields, dict):
+            return _error(400, '"%fieldName" is required. Enter and try again.', {"fieldName": "customer"})
+        fields = {k: v for k, v in fields.items() if k not in ("id", "created_at", "updated_at")}
+        return JSONResponse(self.store.update_customer(int(ident), **fields))
 
     # -- other endpoints -----------------------------------------------------------------------------------
 
