@@ -411,7 +411,7 @@ def test_an_account_edited_in_exact_updates_the_adobe_customer_once(
     app: App, shop: None, exact_sandbox, adobe_sandbox
 ) -> None:
     exact, info = exact_sandbox
-    adobe, adobe_info = adobe_sandbox
+    adobe, _ = adobe_sandbox
     runtime = quick_runtime(app)
     drain(app, runtime)
     link = next(e for e in _sent(app) if e.source_type == "customer" and e.target_entity == "Accounts")
