@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import delete, select, update
 
 from ml_connector.app import App
@@ -16,7 +14,6 @@ from ml_connector.demo.setup import connect_woocommerce, mirror_catalogue, shop_
 from ml_connector.engine.replay import replay_one
 from ml_connector.exact.client import ExactClient
 from ml_connector.exact.sandbox import ExactSandbox
-from ml_connector.sandbox_kit.serve import ThreadedServer
 from ml_connector.store.connections import get_connection
 from ml_connector.store.models import (
     AuditEvent,
@@ -26,30 +23,9 @@ from ml_connector.store.models import (
 )
 from ml_connector.woocommerce.client import WooClient
 from ml_connector.woocommerce.sandbox import WooSandbox
-from ml_connector.woocommerce.sandbox import create_app as create_woo
 from tests.pipelines.driving import drain, inbox_errors, quick_runtime
 
 NO_SKU_PRODUCT = "Stroopwafels (8 stuks)"
-
-
-@pytest.fixture
-def woo_sandbox() -> Iterator[tuple[WooSandbox, dict[str, Any]]]:
-    sandbox = create_woo(seed=3, orders=40)
-    with ThreadedServer(sandbox.asgi) as server:
-        yield sandbox, sandbox.info(server.base_url)
-
-
-@pytest.fixture
-def shop(app: App, exact_sandbox, woo_sandbox) -> dict[str, Any]:
-    _exact, exact_info = exact_sandbox
-    _woo, woo_info = woo_sandbox
-    connect_exact(app, "books", exact_info)
-    connect_woocommerce(app, "shop", woo_info, woo_sync_settings("books"))
-    exact = ExactClient.for_connection(app, "books")
-    with WooClient.for_connection(app, "shop") as client:
-        mirror_catalogue(exact, exact_info, shop_skus(client))
-    exact.close()
-    return {"exact": exact_info, "woo": woo_info}
 
 
 def _division(sandbox: ExactSandbox, info: dict[str, Any]) -> Any:
