@@ -8,6 +8,7 @@ Exact-to-shop direction of master data with no ping-pong), and audit notes.
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,7 +52,7 @@ def guest_account_code(email: str, prefix: str) -> str:
     return f"{prefix}9{digits}"
 
 
-class ExactTargetFlow:
+class ExactTargetFlow(ABC):
     """Base of the engine Flows that write to one Exact connection (see the module docstring)."""
 
     overlap = timedelta(seconds=2)
@@ -149,13 +150,13 @@ class ExactTargetFlow:
         self.links.set(source.type, source.id, sync.link_hash)
         return sync
 
+    @abstractmethod
     def update_shop_customer(self, customer_id: str, account: dict[str, Any]) -> None:
-        """Write the Account's master data to the shop's customer (the shop subclass knows how)."""
-        raise NotImplementedError
+        """Write the Account's master data to the shop's customer."""
 
+    @abstractmethod
     def shop_master_data(self, customer_id: str) -> MasterData:
-        """The shop customer's master data, read fresh (the shop subclass knows how)."""
-        raise NotImplementedError
+        """The shop customer's master data, read fresh."""
 
     def _customer_of(self, account_id: str) -> str | None:
         return source_of(self.app.db, self.connection_id, CUSTOMER, ACCOUNTS, account_id)
