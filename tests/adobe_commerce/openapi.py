@@ -16,7 +16,9 @@ import yaml
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-SAMPLES = Path("/work/shared/adobe-samples")
+from tests.shared_data import SHARED
+
+SAMPLES = SHARED / "adobe-samples"
 ADMIN_SPEC = SAMPLES / "admin-schema-2.4.9.yaml"
 ACCS_SPEC = SAMPLES / "accs-schema.yaml"
 OPERATIONS = [

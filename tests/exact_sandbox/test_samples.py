@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.shared_data import REFERENCE
+
 from .conftest import Exact
 from .test_webhooks import Receiver, subscribe
 
-SAMPLES = Path("/work/shared/reference/exact-samples")
+SAMPLES = REFERENCE / "exact-samples"
 DATE = re.compile(r"^/Date\(\d+\)/$")
 
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="reference samples not available")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from ml_connector.exact.sandbox.formats import ExactError
 from ml_connector.exact.sandbox.odata import compile_filter, equality_terms, parse_query
 from ml_connector.exact.sandbox.schema import entities
+from tests.shared_data import REFERENCE
 
-REFERENCE = Path("/work/shared/reference/exact-entities.json")
+REFERENCE = REFERENCE / "exact-entities.json"
 TYPES = {"Code": "Edm.String", "ID": "Edm.Guid", "Amount": "Edm.Double", "Timestamp": "Edm.Int64"}
 
 

@@ -7,8 +7,6 @@ The captured store: EUR, NL, prices excl. tax, tax rate 1 "BTW 21%" (standard, a
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 from ml_connector.flows.exact_documents import ExactLookups
@@ -16,8 +14,9 @@ from ml_connector.flows.vat import vat_codes_from_exact
 from ml_connector.flows.woocommerce.invoices import FlowContext
 from ml_connector.flows.woocommerce.settings import WooExactSettings, parse_settings
 from ml_connector.woocommerce.models import Customer, Order, Refund
+from tests.shared_data import SHARED
 
-SHARED = Path(os.environ.get("ML_CONNECTOR_SHARED", "/work/shared"))
+SHARED = SHARED
 WOO_REAL = SHARED / "woo-real"
 EXACT_ENTITIES = SHARED / "reference" / "exact-entities.json"
 ACCOUNT_ID = "3734121e-1544-4b77-9ae2-7203e9bd6046"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SHARED = Path(os.environ.get("ML_CONNECTOR_SHARED", "/work/shared"))
+from tests.shared_data import SHARED
+
+SHARED = SHARED
 WOO_REAL = SHARED / "woo-real"
 WOO_SAMPLES = SHARED / "reference" / "woo-samples"
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-WOO_REAL = Path(os.environ.get("ML_CONNECTOR_SHARED", "/work/shared")) / "woo-real"
+from tests.shared_data import SHARED
+
+WOO_REAL = SHARED / "woo-real"
 CAPTURE_TIME = 1795438574  # oauth_timestamp of the captured OAuth1 requests (2026-11-23T12:56:14Z)
 CAPTURE_HOST = "http://127.0.0.1:8080"
 RW_KEY = ("ck_596ccb6e0a7b1eda0a08e9cdb41bc99f2bb6464b", "cs_5fcf3beec9a72ae1cf6987edf7fb2dcb509f2bac")

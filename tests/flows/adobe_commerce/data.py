@@ -8,12 +8,12 @@ import json
 import random
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 from ml_connector.adobe_commerce.models import CreditMemo, Invoice, Order
+from tests.shared_data import SHARED
 
-SAMPLES = Path("/work/shared/adobe-samples")
+SAMPLES = SHARED / "adobe-samples"
 CENT = Decimal("0.01")
 
 
