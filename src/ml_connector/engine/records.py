@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ml_connector.engine.intent import RecordKey
-from ml_connector.store.connections import NotFoundError, get_connection
-from ml_connector.store.models import Connection, LedgerEntry
+from ml_connector.store.connections import NotFoundError, connection_name, get_connection
+from ml_connector.store.models import LedgerEntry
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class ResolvedRecord:
 
 
 def record_key(session: Session, connection_id: int, source_type: str, source_id: str) -> str:
-    name = session.scalar(select(Connection.name).where(Connection.id == connection_id))
+    name = connection_name(session, connection_id)
     if name is None:
         raise NotFoundError(f"connection id {connection_id} does not exist")
     return str(RecordKey(name, source_type, source_id))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +49,18 @@ class WriteResult:
     note: str  # what this call did, in words: "created", "found by reference", "unchanged", ...
 
 
+@dataclass(frozen=True)
+class _QueuedEvent:
+    ledger_id: int
+    connection_id: int
+    source_type: str
+    source_id: str
+    kind: str
+    message: str
+    detail: dict[str, Any] | None
+    at: datetime
+
+
 class _LeaseLost(Exception):
     """Another worker took over the row (our lease expired); stop without writing anything."""
 
@@ -73,6 +86,7 @@ class Writer:
         self.clock = clock or SystemClock()
         self.policy = policy or RetryPolicy()
         self.worker_id = worker_id or default_worker_id()
+        self._events = threading.local()  # events queued by this thread's write, see _event
 
     # -- the API flows use ------------------------------------------------------------------------
 
@@ -94,6 +108,7 @@ class Writer:
             return WriteResult(ledger_id, LedgerState.SENDING, None, "lease lost to another worker")
         finally:
             with self.db.locked_session() as session:
+                self._flush_events(session)
                 ledger.release_lease(session, ledger_id, self.worker_id)
 
     def skip(self, source: SourceRecord, reason: str) -> None:
@@ -118,7 +133,7 @@ class Writer:
 
     def link(self, source: SourceRecord, entity: str) -> str | None:
         """The target id already created for `source` (e.g. the Account of a customer), or None."""
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return ledger.linked_id(session, source, entity)
 
     # -- the protocol -----------------------------------------------------------------------------
@@ -427,7 +442,7 @@ class Writer:
         return utc_datetime(self.clock)
 
     def _load(self, ledger_id: int) -> LedgerEntry:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return session.get_one(LedgerEntry, ledger_id)
 
     def _change(
@@ -461,6 +476,7 @@ class Writer:
         detail: dict[str, Any] | None = None,
         **fields: Any,
     ) -> None:
+        self._flush_events(session)  # earlier events of this write come first in the timeline
         previous = row.state
         row.state = state
         row.updated_at = now
@@ -482,23 +498,47 @@ class Writer:
 
     def _touch(self, entry: LedgerEntry, **fields: Any) -> None:
         with self.db.locked_session() as session:
+            self._flush_events(session)
             session.execute(update(LedgerEntry).where(LedgerEntry.id == entry.id).values(**fields))
 
     def _event(
         self, entry: LedgerEntry, kind: str, message: str, detail: dict[str, Any] | None = None
     ) -> None:
-        with self.db.locked_session() as session:
-            key = record_key(session, entry.source_connection_id, entry.source_type, entry.source_id)
+        """Queue an event that changes no state; it is written in the transaction of the row's next change
+        (or when the write ends), which saves a transaction per event on the hot path."""
+        self._queue().append(
+            _QueuedEvent(
+                entry.id,
+                entry.source_connection_id,
+                entry.source_type,
+                entry.source_id,
+                kind,
+                message,
+                detail,
+                self._now(),
+            )
+        )
+
+    def _queue(self) -> list[_QueuedEvent]:
+        queue: list[_QueuedEvent] | None = getattr(self._events, "queue", None)
+        if queue is None:
+            queue = self._events.queue = []
+        return queue
+
+    def _flush_events(self, session: Session) -> None:
+        queue = self._queue()
+        for event in queue:
             record_event(
                 session,
-                record_key=key,
-                kind=kind,
-                at=self._now(),
-                ledger_id=entry.id,
-                connection_id=entry.source_connection_id,
-                message=message,
-                detail=detail,
+                record_key=record_key(session, event.connection_id, event.source_type, event.source_id),
+                kind=event.kind,
+                at=event.at,
+                ledger_id=event.ledger_id,
+                connection_id=event.connection_id,
+                message=event.message,
+                detail=event.detail,
             )
+        queue.clear()
 
     @staticmethod
     def _result(entry: LedgerEntry, note: str) -> WriteResult:

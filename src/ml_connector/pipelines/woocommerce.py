@@ -198,7 +198,7 @@ class WooToExact(ExactTargetFlow):
             self._park(source, INVOICES, order_ref(self.settings.store_key, order.id), exc)
             return
         self._create_missing_items(order)
-        self.writer.write(
+        result = self.writer.write(
             WriteIntent(
                 source=source,
                 target_connection_id=self.target_id,
@@ -208,7 +208,7 @@ class WooToExact(ExactTargetFlow):
                 update=UpdateRule.NEVER,
             )
         )
-        if self.writer.link(source, INVOICES) is not None:
+        if result.target_id is not None and order.refunds:
             self._credit_refunds(order, account_id)
 
     def _credit_refunds(self, order: Order, account_id: str) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ml_connector.app import App
 from ml_connector.engine import intake, processing
@@ -19,7 +18,7 @@ from ml_connector.runtime.core import Runtime
 from ml_connector.runtime.options import RuntimeOptions
 from ml_connector.runtime.web import create_web_app
 from ml_connector.store.connections import get_connection
-from ml_connector.store.models import Connection, LedgerEntry
+from ml_connector.store.models import Connection, LedgerEntry, LedgerState
 
 
 @dataclass
@@ -172,13 +171,21 @@ def _new_jobs(runtime: Runtime, conn: Connection, done: set[str]) -> list[proces
 
 
 def _summarize(app: App, conn: Connection, report: SyncReport) -> None:
-    with app.db.session() as session:
-        entries = session.scalars(
-            select(LedgerEntry).where(LedgerEntry.source_connection_id == conn.id)
-        ).all()
-        report.states = dict(Counter(entry.state.value for entry in entries))
+    """Ledger states counted in the database; only the parked rows are loaded (memory stays flat)."""
+    mine = LedgerEntry.source_connection_id == conn.id
+    with app.db.read_session() as session:
+        counts = session.execute(
+            select(LedgerEntry.state, func.count()).where(mine).group_by(LedgerEntry.state)
+        )
+        report.states = {state.value: count for state, count in counts}
+        parked = session.execute(
+            select(
+                LedgerEntry.source_type,
+                LedgerEntry.source_id,
+                LedgerEntry.target_entity,
+                LedgerEntry.last_error,
+            ).where(mine, LedgerEntry.state.in_((LedgerState.FAILED, LedgerState.DEAD)))
+        )
         report.failed = [
-            f"{conn.name}:{e.source_type}:{e.source_id} {e.target_entity}: {e.last_error}"
-            for e in entries
-            if e.state.value in ("failed", "dead")
+            f"{conn.name}:{kind}:{ident} {entity}: {error}" for kind, ident, entity, error in parked
         ]

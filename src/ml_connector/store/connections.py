@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from ml_connector.store.models import Connection, ConnectionKind, ConnectionStatus, Credential
 from ml_connector.vault import Vault
 
+_NAMES: dict[tuple[str, int], str] = {}  # (database URL, connection id) -> name: audit keys name it often
+
 
 class NotFoundError(LookupError):
     """A named record does not exist; the message says how to list what does."""
@@ -51,8 +53,25 @@ def add_connection(
     return conn
 
 
+def _database(session: Session) -> str:
+    bind = session.get_bind()
+    return str(bind.engine.url)
+
+
+def connection_name(session: Session, connection_id: int) -> str | None:
+    """The name of a connection by id, cached (names never change; a removed one is forgotten)."""
+    key = (_database(session), connection_id)
+    name = _NAMES.get(key)
+    if name is None:
+        name = session.scalar(select(Connection.name).where(Connection.id == connection_id))
+        if name is not None:
+            _NAMES[key] = name
+    return name
+
+
 def remove_connection(session: Session, name: str) -> None:
     conn = get_connection(session, name)
+    _NAMES.pop((_database(session), conn.id), None)
     session.delete(conn)
 
 
