@@ -154,3 +154,31 @@ def test_wrong_key_is_reported_not_overwritten(
     monkeypatch.delenv("ML_CONNECTOR_SECRET_KEY")
     assert (data_dir / "secret.key").read_bytes() == key_before
     assert run_cli(capsys, "keys", "rotate").code == 0
+
+
+def test_sandbox_command_serves_and_prints_its_ready_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from ml_connector.sandbox_kit.serve import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ml_connector", "sandbox", "exact", "--port", str(port), "--no-rate-limits"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "ML_CONNECTOR_DATA_DIR": str(tmp_path)},
+    )
+    try:
+        assert process.stdout is not None
+        ready = json.loads(process.stdout.readline())
+        assert ready["base_url"] == f"http://127.0.0.1:{port}"
+        assert {"client_id", "client_secret", "redirect_uri", "division", "webhook_secret"} <= set(ready)
+        limits = httpx.get(f"{ready['base_url']}/_sandbox/rate-limits", timeout=10).json()
+        assert limits["enabled"] is False
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

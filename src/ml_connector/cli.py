@@ -370,9 +370,15 @@ SeedOption = Annotated[int, typer.Option(help="Seed for deterministic data.")]
 
 
 @sandbox_app.command("exact")
-def sandbox_exact(port: PortOption = 8801, seed: SeedOption = 0) -> None:
+def sandbox_exact(
+    port: PortOption = 8801,
+    seed: SeedOption = 0,
+    rate_limits: Annotated[bool, typer.Option(help="Enforce Exact's rate limits (headers and 429s).")] = True,
+    minutely_limit: Annotated[int, typer.Option(help="Calls per minute and division.", min=1)] = 60,
+) -> None:
     """Serve the Exact Online sandbox."""
-    _load("ml_connector.exact.sandbox", "serve")(port=port, seed=seed)
+    serve = _load("ml_connector.exact.sandbox", "serve")
+    serve(port=port, seed=seed, rate_limits=rate_limits, minutely_limit=minutely_limit)
 
 
 @sandbox_app.command("woocommerce")
