@@ -23,6 +23,9 @@ class SandboxClock:
     def time(self) -> float:
         return float(self._http.get("/_sandbox/clock").json()["time"])
 
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)  # the worker passes its own, scaled sleep to the client
+
 
 def run(
     data_dir: str,

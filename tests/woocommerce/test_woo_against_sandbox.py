@@ -46,6 +46,9 @@ class _Ahead:
     def time(self) -> float:
         return time.time() + self.seconds
 
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
 
 class CountingTransport(httpx.HTTPTransport):
     def __init__(self) -> None:

@@ -79,7 +79,7 @@ class ExactClient:
         name: str,
         *,
         clock: Clock | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         http: httpx.Client | None = None,
     ) -> ExactClient:
         """The client of a stored connection. Keep one per connection: it holds token cache and rate state."""
@@ -92,6 +92,7 @@ class ExactClient:
         tokens = TokenManager(
             db=app.db, vault=app.vault, connection_id=conn_id, connection_name=name, oauth=oauth, clock=clock
         )
+        sleep = sleep or (clock.sleep if clock is not None else time.sleep)  # waits pass on the same clock
         governor = RateGovernor(division, db=app.db, clock=clock, sleep=sleep)
         return cls(
             base_url=base_url, division=division, tokens=tokens, governor=governor, http=http, sleep=sleep

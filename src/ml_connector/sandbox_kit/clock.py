@@ -13,10 +13,17 @@ class Clock(Protocol):
         """Seconds since the epoch."""
         ...
 
+    def sleep(self, seconds: float) -> None:
+        """Wait until `seconds` have passed on this clock."""
+        ...
+
 
 class SystemClock:
     def time(self) -> float:
         return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 class ManualClock:
@@ -40,6 +47,10 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._offset += seconds
+
+    def sleep(self, seconds: float) -> None:
+        """Waiting on a manual clock moves it on (a waiter would otherwise never see the time pass)."""
+        self.advance(seconds)
 
 
 def utc_datetime(clock: Clock) -> datetime:
