@@ -33,6 +33,12 @@ ItemResolver = Callable[[str], str | None]  # Item Code -> Item ID (Guid), from 
 GLAccountResolver = Callable[[str], str | None]  # GL account Code -> GLAccount ID (Guid)
 
 
+def with_present(payload: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """`payload` plus the optional fields that have a value (Exact keeps its default for absent ones)."""
+    payload.update({key: value for key, value in optional.items() if value is not None})
+    return payload
+
+
 @dataclass(frozen=True, slots=True)
 class ExactLookups:
     """Exact master data the mapping needs, read from the local cache by the sync glue. Codes are looked
@@ -83,14 +89,9 @@ class InvoiceLine:
             "VATCode": self.vat_code,
             "VATAmountFC": json_number(self.vat_amount),
         }
-        for key, value in (
-            ("GLAccount", self.gl_account_id),
-            ("CostCenter", self.cost_center),
-            ("CostUnit", self.cost_unit),
-        ):
-            if value is not None:
-                payload[key] = value
-        return payload
+        return with_present(
+            payload, GLAccount=self.gl_account_id, CostCenter=self.cost_center, CostUnit=self.cost_unit
+        )
 
 
 @dataclass(frozen=True, slots=True)

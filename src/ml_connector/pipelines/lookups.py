@@ -22,6 +22,7 @@ class MasterDataView:
     vat_rows: list[dict[str, Any]] = field(default_factory=list)
     accounts_by_email: dict[str, list[ExactAccountRef]] = field(default_factory=lambda: defaultdict(list))
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _lookups: ExactLookups | None = None
 
     @classmethod
     def load(cls, db: Database, connection_id: int) -> MasterDataView:
@@ -60,8 +61,11 @@ class MasterDataView:
         return list(self.accounts_by_email.get((email or "").strip().lower(), ()))
 
     def lookups(self) -> ExactLookups:
-        return ExactLookups(
-            item_id=lambda code: self.items.get(code.strip()),
-            gl_account_id=lambda code: self.gl_accounts.get(code.strip()),
-            vat_codes=vat_codes_from_exact(self.vat_rows),
-        )
+        """Built once per view (every document of a pass maps against it); items added later show."""
+        if self._lookups is None:
+            self._lookups = ExactLookups(
+                item_id=lambda code: self.items.get(code.strip()),
+                gl_account_id=lambda code: self.gl_accounts.get(code.strip()),
+                vat_codes=vat_codes_from_exact(self.vat_rows),
+            )
+        return self._lookups

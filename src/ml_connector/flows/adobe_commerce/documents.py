@@ -37,6 +37,7 @@ from ml_connector.flows.exact_documents import (
     build_invoice,
     check_your_ref,
     resolve_lines,
+    with_present,
 )
 from ml_connector.flows.gl_mapping import Booking, ExactMasterData, Explanation, MappingDoc
 from ml_connector.flows.gl_mapping.validate import journal_problems, resolution_problems
@@ -79,10 +80,7 @@ def _order_line_payload(line: InvoiceLine) -> dict[str, Any]:
         "VATCode": line.vat_code,
         "VATAmount": json_number(line.vat_amount),
     }
-    for key, value in (("CostCenter", line.cost_center), ("CostUnit", line.cost_unit)):
-        if value is not None:
-            payload[key] = value
-    return payload
+    return with_present(payload, CostCenter=line.cost_center, CostUnit=line.cost_unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +103,7 @@ class SalesEntryLine:
             "VATCode": self.vat_code,
             "VATAmountFC": json_number(self.vat_amount),
         }
-        for key, value in (("CostCenter", self.cost_center), ("CostUnit", self.cost_unit)):
-            if value is not None:
-                payload[key] = value
-        return payload
+        return with_present(payload, CostCenter=self.cost_center, CostUnit=self.cost_unit)
 
 
 @dataclass(frozen=True, slots=True)
