@@ -19,16 +19,17 @@ class _Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: frozenset[str] = frozenset()
+        self._longest_first: tuple[str, ...] = ()  # so that a secret containing another is masked whole
 
     def register(self, value: str) -> None:
         if len(value) < _MIN_REDACTED_LENGTH or value in self._values:
             return
         with self._lock:
             self._values = self._values | {value}
+            self._longest_first = tuple(sorted(self._values, key=len, reverse=True))
 
     def redact(self, text: str) -> str:
-        # Longest first, so that a secret containing another is masked whole.
-        for value in sorted(self._values, key=len, reverse=True):
+        for value in self._longest_first:
             if value in text:
                 text = text.replace(value, MASK)
         return text

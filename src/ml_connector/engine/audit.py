@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from ml_connector.app import App
@@ -61,18 +61,52 @@ def record_event(
 ) -> None:
     session.add(
         AuditEvent(
-            record_key=record_key,
-            ledger_id=ledger_id,
-            connection_id=connection_id,
-            at=at,
-            actor=current_actor(),
-            kind=kind,
-            from_state=from_state,
-            to_state=to_state,
-            message=redactor.redact(message) if message else None,
-            detail=detail,
+            **event_row(
+                record_key=record_key,
+                kind=kind,
+                at=at,
+                ledger_id=ledger_id,
+                connection_id=connection_id,
+                from_state=from_state,
+                to_state=to_state,
+                message=message,
+                detail=detail,
+            )
         )
     )
+
+
+def event_row(
+    *,
+    record_key: str,
+    kind: str,
+    at: datetime,
+    ledger_id: int | None = None,
+    connection_id: int | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    message: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The column values of one event, attributed to the current actor, its message redacted."""
+    return {
+        "record_key": record_key,
+        "ledger_id": ledger_id,
+        "connection_id": connection_id,
+        "at": at,
+        "actor": current_actor(),
+        "kind": kind,
+        "from_state": from_state,
+        "to_state": to_state,
+        "message": redactor.redact(message) if message else None,
+        "detail": detail,
+    }
+
+
+def record_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append several events (from `event_row`) in one executemany."""
+    if rows:
+        session.execute(insert(AuditEvent), rows)
 
 
 def timeline(session: Session, record: str) -> list[AuditEvent]:

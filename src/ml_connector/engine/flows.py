@@ -42,6 +42,9 @@ class Change:
     source_id: str
     modified_at: datetime  # the stream's cursor field (e.g. date_modified_gmt), timezone-aware UTC
     version: str | None = None  # defaults to modified_at in the inbox key
+    # The record as read, when the poll has it: processed in the same pass without reading it again.
+    # Never stored (the inbox keeps the name only, and a later attempt reads the source afresh).
+    record: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,30 @@ class FlowCache:
             flows, self._flows = list(self._flows.values()), {}
         for _, flow in flows:
             close_flow(flow)
+
+
+class BatchFlow(Protocol):
+    def process_changes(self, changes: Sequence[Change]) -> list[Exception | None]:
+        """Process polled changes together (fewer transactions and no second read of the records);
+        per change, what went wrong or None. One change's failure leaves the others processed."""
+        ...
+
+
+def process_changes(flow: Flow, changes: Sequence[Change]) -> list[Exception | None]:
+    """Process polled changes: together when the flow offers it, else one `process` call each."""
+    batched = getattr(flow, "process_changes", None)  # optional: a flow may batch its records
+    if callable(batched):
+        outcomes: list[Exception | None] = batched(changes)
+        return outcomes
+    outcomes = []
+    for change in changes:
+        try:
+            flow.process(change.source_type, change.source_id)
+        except Exception as exc:  # recorded on its inbox message, retried with backoff
+            outcomes.append(exc)
+        else:
+            outcomes.append(None)
+    return outcomes
 
 
 def close_flow(flow: Flow) -> None:

@@ -8,7 +8,7 @@ the source record and the ledger de-duplicates the writes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,23 +52,37 @@ def store_delivery(
 
 def store_changes(
     session: Session, connection_id: int, changes: Sequence[Change], now: datetime
-) -> list[int]:
-    """Store polled changes; the ids of the ones not seen before (same record, same version)."""
-    new_ids = []
+) -> list[tuple[int, Change]]:
+    """Store polled changes; the ones not seen before (same record, same version), with their inbox ids.
+
+    Three statements per batch: the keys stored before, one INSERT of the rest, their new ids.
+    """
+    keyed: dict[str, Change] = {}
     for change in changes:
         version = change.version or change.modified_at.isoformat()
-        row = _message(
-            connection_id,
-            f"poll:{change.source_type}:{change.source_id}:{version}",
-            POLL_TOPIC_PREFIX + change.source_type,
-            change.source_id,
-            b"",
-            now,
-        )
-        new_id = _insert(session, row)
-        if new_id is not None:
-            new_ids.append(new_id)
-    return new_ids
+        keyed.setdefault(f"poll:{change.source_type}:{change.source_id}:{version}"[:200], change)
+    if not keyed:
+        return []
+    known = set(_ids_by_key(session, connection_id, keyed))
+    rows = [
+        _message(connection_id, key, POLL_TOPIC_PREFIX + change.source_type, change.source_id, b"", now)
+        for key, change in keyed.items()
+        if key not in known
+    ]
+    if not rows:
+        return []
+    statement = insert_ignoring_conflict(session, InboxMessage, ["connection_id", "dedup_key"])
+    inserted = session.execute(statement.returning(InboxMessage.dedup_key, InboxMessage.id), rows)
+    # a concurrent poll's rows are not returned: they are its to process
+    ids: dict[str, int] = dict(inserted.all())
+    return [(ids[key], change) for key, change in keyed.items() if key in ids]
+
+
+def _ids_by_key(session: Session, connection_id: int, keys: Iterable[str]) -> dict[str, int]:
+    query = select(InboxMessage.dedup_key, InboxMessage.id).where(
+        InboxMessage.connection_id == connection_id, InboxMessage.dedup_key.in_(list(keys))
+    )
+    return dict(session.execute(query).all())
 
 
 def _message(
@@ -101,6 +115,17 @@ def claim(session: Session, message_id: int, now: datetime) -> InboxItem | None:
     )
 
 
+def claim_many(session: Session, message_ids: Sequence[int], now: datetime) -> set[int]:
+    """`claim` for several messages in one UPDATE; the ids this call took."""
+    claimed = session.scalars(
+        update(InboxMessage)
+        .where(InboxMessage.id.in_(message_ids), _claimable(now))
+        .values(state=InboxState.PROCESSING, attempts=InboxMessage.attempts + 1, processed_at=now)
+        .returning(InboxMessage.id)
+    )
+    return set(claimed)
+
+
 def _claimable(now: datetime) -> Any:
     # processed_at holds the start of the latest attempt: an old PROCESSING claim belongs to a dead worker.
     return or_(
@@ -114,6 +139,20 @@ def finish(session: Session, message_id: int, now: datetime, error: str | None =
     values: dict[str, Any] = {"processed_at": now, "error": error}
     values["state"] = InboxState.FAILED if error else InboxState.DONE
     session.execute(update(InboxMessage).where(InboxMessage.id == message_id).values(**values))
+
+
+def finish_many(session: Session, outcomes: Mapping[int, str | None], now: datetime) -> None:
+    """`finish` for several messages: message id -> its error, or None when done."""
+    done = [message_id for message_id, error in outcomes.items() if error is None]
+    if done:
+        session.execute(
+            update(InboxMessage)
+            .where(InboxMessage.id.in_(done))
+            .values(state=InboxState.DONE, processed_at=now, error=None)
+        )
+    for message_id, error in outcomes.items():
+        if error is not None:
+            finish(session, message_id, now, error)
 
 
 def due(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +15,9 @@ from ml_connector.engine.flows import Change, Flow
 from ml_connector.store.db import Database
 
 BATCH = 100
+_IN_HAND = 2  # stored batches waiting for the handler at most
+# Called with the new changes of a batch (inbox id, change) once they are stored.
+StoredHandler = Callable[[list[tuple[int, Change]]], None]
 
 
 @dataclass
@@ -20,6 +25,7 @@ class PollResult:
     stream: str
     seen: int = 0
     new_ids: list[int] = field(default_factory=list)
+    processed: int = 0  # new changes processed in the pass itself (see `on_stored`)
     watermark: datetime | None = None
 
 
@@ -31,32 +37,71 @@ def poll_stream(
     started_at: datetime,
     since: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    on_stored: StoredHandler | None = None,
 ) -> PollResult:
     """Read `stream` from its watermark (or `since`) and store what changed in the inbox.
 
     Batches are committed as they come, so a crash keeps what was stored; the watermark is written
     with the last batch, so a crash before it means the next poll reads the same range again
-    (stored records are not stored twice).
+    (stored records are not stored twice). `on_stored` gets each batch's new changes once they are
+    stored, to process them while the records read are at hand: on a thread of its own, one batch at
+    a time, so that reading the next batch overlaps with writing this one (see `_Handoff`).
     """
     with db.session() as session:
         start = cursors.load(session, connection_id, stream)
     advance = cursors.Advance(start, started_at)
     result = PollResult(stream)
     batch: list[Change] = []
-    for change in flow.poll(stream, since if since is not None else start.since(flow.overlap)):
-        if start.already_taken(change):
-            continue
-        if len(batch) == BATCH:
-            with db.locked_session() as session:
-                _store(session, connection_id, batch, started_at, result, progress)
-            batch = []
-        batch.append(change)
-        advance.observe(change)
-    with db.locked_session() as session:
-        _store(session, connection_id, batch, started_at, result, progress)
-        cursors.save(session, connection_id, stream, advance.reached)  # never behind `start`
+    with _Handoff(on_stored, result) as handoff:
+        for change in flow.poll(stream, since if since is not None else start.since(flow.overlap)):
+            if start.already_taken(change):
+                continue
+            if len(batch) == BATCH:
+                with db.locked_session() as session:
+                    stored = _store(session, connection_id, batch, started_at, result, progress)
+                handoff.submit(stored)  # outside the transaction: the handler needs the database too
+                batch = []
+            batch.append(change)
+            advance.observe(change)
+        with db.locked_session() as session:
+            stored = _store(session, connection_id, batch, started_at, result, progress)
+            cursors.save(session, connection_id, stream, advance.reached)  # never behind `start`
+        handoff.submit(stored)
     result.watermark = advance.reached.value
     return result
+
+
+class _Handoff:
+    """Runs the handler of stored batches on one thread of its own, in order, while the poll reads on.
+
+    At most `_IN_HAND` batches wait (memory stays flat). Leaving the block waits for them, also when
+    the poll failed (they are stored: process them), and re-raises the handler's first error.
+    """
+
+    def __init__(self, handler: StoredHandler | None, result: PollResult) -> None:
+        self.handler, self.result = handler, result
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stored") if handler else None
+        self._pending: deque[Future[None]] = deque()
+
+    def submit(self, stored: list[tuple[int, Change]]) -> None:
+        if self.handler is None or self._pool is None or not stored:
+            return
+        while len(self._pending) >= _IN_HAND:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self.handler, stored))
+        self.result.processed += len(stored)
+
+    def __enter__(self) -> _Handoff:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is None:
+            return
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _store(
@@ -66,8 +111,10 @@ def _store(
     now: datetime,
     result: PollResult,
     progress: Callable[[int], None] | None,
-) -> None:
-    result.new_ids += inbox.store_changes(session, connection_id, changes, now)
+) -> list[tuple[int, Change]]:
+    stored = inbox.store_changes(session, connection_id, changes, now)
+    result.new_ids += [message_id for message_id, _ in stored]
     result.seen += len(changes)
     if progress:
         progress(len(changes))
+    return stored

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from ml_connector.engine.audit import record_event
@@ -20,12 +21,16 @@ RETRYABLE = (LedgerState.PENDING, LedgerState.UNKNOWN)
 PARKED = (LedgerState.FAILED, LedgerState.DEAD)
 
 
-def claim(session: Session, intent: WriteIntent, now: datetime) -> tuple[int, bool]:
-    """The ledger id of the intended write, inserting it when new; `True` when this call created it.
+# A ledger row's identity: (source connection, source type, source id, target entity).
+RowKey = tuple[int, str, str, str]
 
-    INSERT .. ON CONFLICT DO NOTHING: two workers claiming the same record get the same row, never two.
-    """
-    values = {
+
+def row_key(intent: WriteIntent) -> RowKey:
+    return (intent.source.connection_id, intent.source.type, intent.source.id, intent.entity)
+
+
+def _new_row(intent: WriteIntent, now: datetime) -> dict[str, Any]:
+    return {
         "source_connection_id": intent.source.connection_id,
         "source_type": intent.source.type,
         "source_id": intent.source.id,
@@ -38,8 +43,15 @@ def claim(session: Session, intent: WriteIntent, now: datetime) -> tuple[int, bo
         "created_at": now,
         "updated_at": now,
     }
+
+
+def claim(session: Session, intent: WriteIntent, now: datetime) -> tuple[int, bool]:
+    """The ledger id of the intended write, inserting it when new; `True` when this call created it.
+
+    INSERT .. ON CONFLICT DO NOTHING: two workers claiming the same record get the same row, never two.
+    """
     statement = insert_ignoring_conflict(session, LedgerEntry, list(_UNIQUE))
-    inserted = session.scalar(statement.values(**values).returning(LedgerEntry.id))
+    inserted = session.scalar(statement.values(**_new_row(intent, now)).returning(LedgerEntry.id))
     if inserted is not None:
         return inserted, True
     ledger_id = session.scalar(
@@ -52,6 +64,101 @@ def claim(session: Session, intent: WriteIntent, now: datetime) -> tuple[int, bo
     )
     assert ledger_id is not None  # the conflict means the row exists
     return ledger_id, False
+
+
+def claim_many(
+    session: Session, intents: Sequence[WriteIntent], now: datetime
+) -> dict[RowKey, tuple[int, bool]]:
+    """`claim` for several intents in three statements: per row key, the ledger id and whether it is new."""
+    existing = _ids_by_key(session, intents)
+    missing = [_new_row(intent, now) for intent in intents if row_key(intent) not in existing]
+    if not missing:
+        return {key: (ledger_id, False) for key, ledger_id in existing.items()}
+    session.execute(insert_ignoring_conflict(session, LedgerEntry, list(_UNIQUE)), missing)
+    return {key: (ledger_id, key not in existing) for key, ledger_id in _ids_by_key(session, intents).items()}
+
+
+def _ids_by_key(session: Session, intents: Sequence[WriteIntent]) -> dict[RowKey, int]:
+    wanted = {row_key(intent) for intent in intents}
+    rows = session.execute(
+        select(
+            LedgerEntry.id,
+            LedgerEntry.source_connection_id,
+            LedgerEntry.source_type,
+            LedgerEntry.source_id,
+            LedgerEntry.target_entity,
+        ).where(  # a superset by column, narrowed to the exact keys below
+            LedgerEntry.source_connection_id.in_({key[0] for key in wanted}),
+            LedgerEntry.source_type.in_({key[1] for key in wanted}),
+            LedgerEntry.source_id.in_({key[2] for key in wanted}),
+            LedgerEntry.target_entity.in_({key[3] for key in wanted}),
+        )
+    )
+    found = {(conn, kind, ident, entity): ledger_id for ledger_id, conn, kind, ident, entity in rows}
+    return {key: found[key] for key in wanted if key in found}
+
+
+def lease_many(
+    session: Session, ledger_ids: Collection[int], owner: str, now: datetime, seconds: float
+) -> set[int]:
+    """`acquire_lease` for several rows in one UPDATE; the ids whose lease this call took."""
+    leased = session.scalars(
+        update(LedgerEntry)
+        .where(
+            LedgerEntry.id.in_(ledger_ids),
+            or_(LedgerEntry.lease_until.is_(None), LedgerEntry.lease_until < now),
+        )
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
+        .returning(LedgerEntry.id)
+    )
+    return set(leased)
+
+
+def still_leased(session: Session, ledger_ids: Collection[int], owner: str) -> set[int]:
+    """Of `ledger_ids`, those whose lease `owner` still holds (locked for the rest of the transaction)."""
+    held = session.scalars(
+        select(LedgerEntry.id)
+        .where(LedgerEntry.id.in_(ledger_ids), LedgerEntry.lease_owner == owner)
+        .with_for_update()
+    )
+    return set(held)
+
+
+def renew_leases(session: Session, ledger_ids: Collection[int], owner: str, until: datetime) -> set[int]:
+    """Extend the leases `owner` still holds; the ids it holds."""
+    renewed = session.scalars(
+        update(LedgerEntry)
+        .where(LedgerEntry.id.in_(ledger_ids), LedgerEntry.lease_owner == owner)
+        .values(lease_until=until)
+        .returning(LedgerEntry.id)
+    )
+    return set(renewed)
+
+
+def update_rows(session: Session, owner: str, rows: Iterable[dict[str, Any]]) -> None:
+    """Per-row updates in one executemany, each only while `owner` holds the row's lease.
+
+    Every dict holds `ledger_id` and the same set of column values.
+    """
+    rows = list(rows)
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "ledger_id"]
+    statement = (
+        update(LedgerEntry)
+        .where(LedgerEntry.id == bindparam("ledger_id"), LedgerEntry.lease_owner == owner)
+        .values({name: bindparam(name) for name in columns})
+    )
+    session.connection().execute(statement, rows)
+
+
+def release_leases(session: Session, ledger_ids: Collection[int], owner: str) -> None:
+    if ledger_ids:
+        session.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.id.in_(ledger_ids), LedgerEntry.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
 
 
 def acquire_lease(session: Session, ledger_id: int, owner: str, now: datetime, seconds: float) -> bool:
@@ -101,6 +208,27 @@ def entries_of(session: Session, source: SourceRecord) -> Sequence[LedgerEntry]:
         )
         .order_by(LedgerEntry.id)
     ).all()
+
+
+def linked_ids(
+    session: Session, sources: Collection[SourceRecord], entity: str
+) -> dict[tuple[str, str], str]:
+    """`linked_id` for several source records of one connection: (type, id) -> target id."""
+    if not sources:
+        return {}
+    connections = {source.connection_id for source in sources}
+    assert len(connections) == 1, "linked_ids reads one connection's records"
+    rows = session.execute(
+        select(LedgerEntry.source_type, LedgerEntry.source_id, LedgerEntry.target_id).where(
+            LedgerEntry.source_connection_id == connections.pop(),
+            LedgerEntry.source_type.in_({source.type for source in sources}),
+            LedgerEntry.source_id.in_({source.id for source in sources}),
+            LedgerEntry.target_entity == entity,
+            LedgerEntry.target_id.is_not(None),
+        )
+    )
+    wanted = {(source.type, source.id) for source in sources}
+    return {(kind, ident): target for kind, ident, target in rows if (kind, ident) in wanted and target}
 
 
 def linked_id(session: Session, source: SourceRecord, entity: str) -> str | None:

@@ -5,13 +5,14 @@ Each is idempotent: running one twice (a redelivered job, a crashed worker) chan
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from ml_connector.engine import inbox, intake, ledger
 from ml_connector.engine.audit import acting_as
-from ml_connector.engine.flows import FlowCache
+from ml_connector.engine.flows import Change, Flow, FlowCache, process_changes
 from ml_connector.sandbox_kit.clock import Clock, SystemClock, utc_datetime
 from ml_connector.store.db import Database
 from ml_connector.store.models import LedgerEntry
@@ -76,6 +77,37 @@ def process_message(
     return True
 
 
+def process_stored(
+    db: Database,
+    flow: Flow,
+    stored: Sequence[tuple[int, Change]],
+    clock: Clock | None = None,
+    actor: str = "schedule",
+) -> None:
+    """Process polled changes right after the poll stored them, as one batch of their inbox messages.
+
+    The messages are claimed and finished together; one that fails is retried on its own later,
+    like any inbox message. Another worker's claim wins: those changes are left to it.
+    """
+    clock = clock or SystemClock()
+    with db.locked_session() as session:
+        claimed = inbox.claim_many(session, [message_id for message_id, _ in stored], utc_datetime(clock))
+    mine = [(message_id, change) for message_id, change in stored if message_id in claimed]
+    if not mine:
+        return
+    try:
+        with acting_as(actor):
+            outcomes = process_changes(flow, [change for _, change in mine])
+    except Exception as exc:  # the whole batch failed (e.g. the database): every message is retried
+        outcomes = [exc] * len(mine)
+    errors = {
+        message_id: None if exc is None else f"{type(exc).__name__}: {exc}"[:_ERROR_LIMIT]
+        for (message_id, _), exc in zip(mine, outcomes, strict=True)
+    }
+    with db.locked_session() as session:
+        inbox.finish_many(session, errors, utc_datetime(clock))
+
+
 def retry_record(
     db: Database, flows: FlowCache, ledger_id: int, clock: Clock | None = None, actor: str = "retry"
 ) -> None:
@@ -103,6 +135,7 @@ def retry_record(
 def poll_connection(
     db: Database, flows: FlowCache, connection_id: int, started_at: datetime, since: datetime | None = None
 ) -> list[intake.PollResult]:
-    """Poll every stream of a connection into the inbox."""
+    """Poll every stream of a connection into the inbox. The runtime then hands each stored change to
+    the job runner, whose per-division queue paces the writes (`sync --once` processes them inline)."""
     flow = flows.get(connection_id)
     return [intake.poll_stream(db, flow, connection_id, s, started_at, since) for s in flow.streams]

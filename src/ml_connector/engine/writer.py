@@ -15,16 +15,17 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ml_connector.engine import ledger
-from ml_connector.engine.audit import record_event, summarize
-from ml_connector.engine.intent import SourceRecord, UpdateRule, WriteIntent, payload_digest
+from ml_connector.engine.audit import event_row, record_event, record_events, summarize
+from ml_connector.engine.intent import RecordKey, SourceRecord, UpdateRule, WriteIntent, payload_digest
 from ml_connector.engine.policy import RetryPolicy
 from ml_connector.engine.records import record_key
 from ml_connector.engine.target import Target
@@ -37,8 +38,13 @@ from ml_connector.http.errors import (
     TransientError,
 )
 from ml_connector.sandbox_kit.clock import Clock, SystemClock, utc_datetime
+from ml_connector.store.connections import NotFoundError, connection_name
 from ml_connector.store.db import Database
 from ml_connector.store.models import LedgerEntry, LedgerState
+
+# Successful sends of a batch are recorded in groups of this many, or after this many seconds.
+_FLUSH_EVERY = 50
+_FLUSH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,95 @@ class _LeaseLost(Exception):
     """Another worker took over the row (our lease expired); stop without writing anything."""
 
 
+@dataclass
+class _BatchSend:
+    """A first create of `write_many`, mapped and waiting for its call."""
+
+    index: int  # position in the caller's list
+    entry: LedgerEntry
+    intent: WriteIntent
+    payload: dict[str, Any]
+    digest: str
+    fetched: bool  # a new row or a new source version: the trail notes the version read
+
+
+class _Outcomes:
+    """The successful sends of a batch, recorded in groups: every `_FLUSH_EVERY` records or seconds."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self.rows: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.done: list[int] = []
+        self.held: set[int] | None = None  # None: every lease of the batch, until a renewal says otherwise
+        self._since = writer.clock.time()
+
+    def sent(self, send: _BatchSend, message: str) -> None:
+        now = self.writer._now()
+        self.rows.append(
+            {
+                "ledger_id": send.entry.id,
+                "state": LedgerState.SENT,
+                "target_id": send.entry.target_id,
+                "written_hash": send.digest,
+                "last_error": None,
+                "error_kind": None,
+                "next_attempt_at": None,
+                "lease_owner": None,
+                "lease_until": None,
+                "updated_at": now,
+            }
+        )
+        self.events.append(
+            event_row(
+                record_key=self.writer._record_key(send.entry),
+                kind="sent",
+                at=now,
+                ledger_id=send.entry.id,
+                connection_id=send.entry.source_connection_id,
+                from_state=LedgerState.SENDING.value,
+                to_state=LedgerState.SENT.value,
+                message=message,
+                detail={"response": {"target_id": send.entry.target_id}},
+            )
+        )
+        if len(self.rows) >= _FLUSH_EVERY or self.writer.clock.time() - self._since >= _FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        self._since = self.writer.clock.time()
+        if not self.rows:
+            return
+        with self.writer.db.locked_session() as session:
+            ledger.update_rows(session, self.writer.worker_id, self.rows)
+            record_events(session, self.events)
+        self.rows, self.events = [], []
+
+    def release(self, ledger_id: int) -> None:
+        with self.writer.db.locked_session() as session:
+            ledger.release_leases(session, [ledger_id], self.writer.worker_id)
+
+    def renew(self, ledger_ids: list[int]) -> datetime:
+        """Extend the leases of the records still to send; returns the new end."""
+        self.flush()
+        until = self.writer._now() + timedelta(seconds=self.writer.policy.lease_seconds)
+        with self.writer.db.locked_session() as session:
+            self.held = ledger.renew_leases(session, ledger_ids, self.writer.worker_id, until)
+        return until
+
+
+def _sending_row(entry: LedgerEntry, now: datetime, lease_until: datetime) -> dict[str, Any]:
+    return {
+        "ledger_id": entry.id,
+        "state": entry.state,
+        "attempts": entry.attempts,
+        "content_hash": entry.content_hash,
+        "source_version": entry.source_version,
+        "lease_until": lease_until,
+        "updated_at": now,
+    }
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -87,6 +182,7 @@ class Writer:
         self.policy = policy or RetryPolicy()
         self.worker_id = worker_id or default_worker_id()
         self._events = threading.local()  # events queued by this thread's write, see _event
+        self._names: dict[int, str] = {}  # connection names by id, for record keys (names never change)
 
     # -- the API flows use ------------------------------------------------------------------------
 
@@ -102,6 +198,10 @@ class Writer:
             if not ledger.acquire_lease(session, ledger_id, self.worker_id, now, self.policy.lease_seconds):
                 entry = session.get_one(LedgerEntry, ledger_id)
                 return WriteResult(ledger_id, entry.state, entry.target_id, "busy: another worker holds it")
+        return self._write_leased(ledger_id, intent, created)
+
+    def _write_leased(self, ledger_id: int, intent: WriteIntent, created: bool) -> WriteResult:
+        """The protocol from step 2, for a row whose lease this writer holds; releases it at the end."""
         try:
             return self._advance(ledger_id, intent, created)
         except _LeaseLost:
@@ -110,6 +210,45 @@ class Writer:
             with self.db.locked_session() as session:
                 self._flush_events(session)
                 ledger.release_lease(session, ledger_id, self.worker_id)
+
+    def write_many(self, intents: Sequence[WriteIntent]) -> list[WriteResult]:
+        """`write` for several intents, results in the same order, in a few transactions per batch.
+
+        First creates (the bulk of a sync pass) go together: one transaction claims and leases them, one
+        records them `sending` once they are mapped, each is sent, and the outcomes are recorded in
+        groups. The protocol is `write`'s: a crash in between leaves rows `sending`, verified by reference
+        before any new attempt. Everything else (retries, verification, updates, parked rows, a record
+        named twice) takes `write`'s steps one record at a time.
+        """
+        results: dict[int, WriteResult] = {}
+        first: dict[ledger.RowKey, int] = {}
+        for index, intent in enumerate(intents):
+            first.setdefault(ledger.row_key(intent), index)
+        batch = [(index, intents[index]) for index in first.values()]
+        if batch:
+            now = self._now()
+            with self.db.locked_session() as session:
+                claimed = ledger.claim_many(session, [intent for _, intent in batch], now)
+                ids = [claimed[ledger.row_key(intent)][0] for _, intent in batch]
+                leased = ledger.lease_many(session, ids, self.worker_id, now, self.policy.lease_seconds)
+                rows = session.scalars(select(LedgerEntry).where(LedgerEntry.id.in_(ids)))
+                entries = {entry.id: entry for entry in rows}
+            sends: list[_BatchSend] = []
+            for (index, intent), ledger_id in zip(batch, ids, strict=True):
+                entry, created = entries[ledger_id], claimed[ledger.row_key(intent)][1]
+                if ledger_id not in leased:
+                    results[index] = self._result(entry, "busy: another worker holds it")
+                    continue
+                send = self._first_send(index, entry, intent, created, now)
+                if send is not None:
+                    sends.append(send)
+                else:
+                    results[index] = self._write_leased(ledger_id, intent, created)
+            results.update(self._send_batch(sends))
+        for index, intent in enumerate(intents):
+            if index not in results:  # the same record again: after the first, on its own
+                results[index] = self.write(intent)
+        return [results[index] for index in range(len(intents))]
 
     def skip(self, source: SourceRecord, reason: str) -> None:
         """Record that the flow deliberately does not write this record (e.g. a cancelled order)."""
@@ -130,6 +269,13 @@ class Writer:
                     self._set(
                         session, entry, LedgerState.SKIPPED, "skipped", reason, now, next_attempt_at=None
                     )
+
+    def links(self, sources: Sequence[SourceRecord], entity: str) -> dict[tuple[str, str], str]:
+        """`link` for several records of one connection: (source type, source id) -> target id."""
+        if not sources:
+            return {}
+        with self.db.read_session() as session:
+            return ledger.linked_ids(session, sources, entity)
 
     def link(self, source: SourceRecord, entity: str) -> str | None:
         """The target id already created for `source` (e.g. the Account of a customer), or None."""
@@ -309,6 +455,125 @@ class Writer:
             detail={"response": {"target_id": target_id}},
         )
         return self._result(entry, f"{operation}d")
+
+    def _first_send(
+        self, index: int, entry: LedgerEntry, intent: WriteIntent, created: bool, now: datetime
+    ) -> _BatchSend | None:
+        """The batch send of a plain first create (mapped here), or None when `write`'s steps are needed."""
+        plain = (
+            entry.state == LedgerState.PENDING
+            and entry.target_id is None
+            and not ledger.must_verify(entry)
+            and (entry.next_attempt_at is None or entry.next_attempt_at <= now)
+        )
+        if not plain:
+            return None
+        try:
+            payload = intent.build_payload()
+        except Exception:  # parked with its reason by `write`'s steps, which map it again
+            return None
+        fetched = created or entry.source_version != intent.source.version
+        return _BatchSend(index, entry, intent, payload, payload_digest(payload), fetched)
+
+    def _send_batch(self, sends: list[_BatchSend]) -> dict[int, WriteResult]:
+        """Record the batch `sending`, send each, record the outcomes (see `write_many`)."""
+        if not sends:
+            return {}
+        results: dict[int, WriteResult] = {}
+        with self.db.locked_session() as session:
+            held = ledger.still_leased(session, [send.entry.id for send in sends], self.worker_id)
+            for send in sends:
+                if send.entry.id not in held:
+                    results[send.index] = self._result(send.entry, "lease lost to another worker")
+            sends = [send for send in sends if send.entry.id in held]
+            now = self._now()
+            lease_until = now + timedelta(seconds=self.policy.lease_seconds)
+            events = [event for send in sends for event in self._sending_events(send, now)]
+            for send in sends:
+                send.entry.state, send.entry.attempts = LedgerState.SENDING, send.entry.attempts + 1
+                send.entry.content_hash, send.entry.source_version = send.digest, send.intent.source.version
+            ledger.update_rows(
+                session, self.worker_id, (_sending_row(s.entry, now, lease_until) for s in sends)
+            )
+            record_events(session, events)
+        outcomes = _Outcomes(self)
+        for position, send in enumerate(sends):
+            if self._now() >= lease_until - timedelta(seconds=self.policy.lease_seconds / 2):
+                lease_until = outcomes.renew([s.entry.id for s in sends[position:]])
+            if outcomes.held is not None and send.entry.id not in outcomes.held:
+                results[send.index] = self._result(send.entry, "lease lost to another worker")
+                continue
+            try:
+                target_id = self.target.create(send.intent.entity, send.payload)
+            except Exception as exc:
+                unknown = OutcomeUnknownError(f"unexpected {type(exc).__name__}: {exc}", system="engine")
+                outcomes.flush()  # earlier outcomes first, in the trail as in time
+                results[send.index] = self._after_send_error(
+                    send.entry, exc if isinstance(exc, RemoteError) else unknown
+                )
+                outcomes.release(send.entry.id)
+                continue
+            send.entry.state, send.entry.target_id = LedgerState.SENT, target_id
+            outcomes.sent(send, f"created {send.intent.entity} {target_id}")
+            results[send.index] = self._result(send.entry, "created")
+        outcomes.flush()
+        return results
+
+    def _sending_events(self, send: _BatchSend, now: datetime) -> list[dict[str, Any]]:
+        """The events `write` records up to the call: fetched (when new), mapped, attempt."""
+        intent, entry = send.intent, send.entry
+        common: dict[str, Any] = {
+            "record_key": self._record_key(entry),
+            "at": now,
+            "ledger_id": entry.id,
+            "connection_id": entry.source_connection_id,
+        }
+        events = []
+        if send.fetched:
+            version = intent.source.version
+            events.append(
+                event_row(
+                    **common,
+                    kind="fetched",
+                    message=f"source version {version or '(none)'}",
+                    detail={"version": version},
+                )
+            )
+        events.append(
+            event_row(
+                **common,
+                kind="mapped",
+                message=f"payload digest {send.digest[:12]}",
+                detail={"payload_digest": send.digest},
+            )
+        )
+        request = {
+            "operation": "create",
+            "entity": intent.entity,
+            "external_ref": intent.external_ref,
+            "payload": send.payload,
+        }
+        events.append(
+            event_row(
+                **common,
+                kind="attempt",
+                from_state=LedgerState.PENDING.value,
+                to_state=LedgerState.SENDING.value,
+                message=f"create {intent.entity} (attempt {entry.attempts + 1})",
+                detail={"request": summarize(request)},
+            )
+        )
+        return events
+
+    def _record_key(self, entry: LedgerEntry) -> str:
+        name = self._names.get(entry.source_connection_id)
+        if name is None:
+            with self.db.read_session() as session:
+                name = connection_name(session, entry.source_connection_id)
+            if name is None:
+                raise NotFoundError(f"connection id {entry.source_connection_id} does not exist")
+            self._names[entry.source_connection_id] = name
+        return str(RecordKey(name, entry.source_type, entry.source_id))
 
     def _after_send_error(self, entry: LedgerEntry, exc: RemoteError) -> WriteResult:
         response = {

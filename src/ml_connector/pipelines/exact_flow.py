@@ -52,6 +52,30 @@ def guest_account_code(email: str, prefix: str) -> str:
     return f"{prefix}9{digits}"
 
 
+AccountKey = tuple[str, str]  # (source type, source id) of the record an Account is created for
+
+
+class NewAccounts:
+    """The Accounts a batch of documents needs created, once each: by source record, and by e-mail, so
+    that a guest with the e-mail of an Account created in the same batch shares it (as it would have,
+    one document at a time)."""
+
+    def __init__(self) -> None:
+        self.drafts: dict[AccountKey, tuple[SourceRecord, AccountDraft]] = {}
+        self._by_email: dict[str, AccountKey] = {}
+
+    def add(self, source: SourceRecord, draft: AccountDraft) -> AccountKey:
+        key = (source.type, source.id)
+        self.drafts.setdefault(key, (source, draft))
+        email = (draft.data.email or "").strip().lower()
+        if email:
+            self._by_email.setdefault(email, key)
+        return key
+
+    def with_email(self, email: str | None) -> AccountKey | None:
+        return self._by_email.get((email or "").strip().lower())
+
+
 class ExactTargetFlow(ABC):
     """Base of the engine Flows that write to one Exact connection (see the module docstring)."""
 
@@ -104,28 +128,51 @@ class ExactTargetFlow(ABC):
     # -- customer Accounts ------------------------------------------------------------------------
 
     def _create_account(self, source: SourceRecord, draft: AccountDraft) -> str:
-        """Write the Account through the engine (its Code is the external reference) and link it."""
-        if not draft.code:
-            raise ValueError(f"the Account for {source.type} {source.id} needs a Code: it is its reference")
-        payload = draft.to_payload()
-        result = self.writer.write(
-            WriteIntent(
-                source=source,
-                target_connection_id=self.target_id,
-                entity=ACCOUNTS,
-                external_ref=draft.code,
-                payload=payload,
-                update=UpdateRule.NEVER,
-            )
+        """Write one Account through the engine and link it (see `_create_accounts`)."""
+        batch = NewAccounts()
+        key = batch.add(source, draft)
+        created = self._create_accounts(batch)[key]
+        if isinstance(created, RecordWaiting):
+            raise created
+        return created
+
+    def _create_accounts(self, batch: NewAccounts) -> dict[AccountKey, str | RecordWaiting]:
+        """Write the batch's Accounts through the engine together (each Code is its external reference)
+        and link them; per Account, its id or why it is not written yet."""
+        for source, draft in batch.drafts.values():
+            if not draft.code:
+                raise ValueError(
+                    f"the Account for {source.type} {source.id} needs a Code: it is its reference"
+                )
+        pairs = list(batch.drafts.items())
+        payloads = [draft.to_payload() for _, (_, draft) in pairs]
+        results = self.writer.write_many(
+            [
+                WriteIntent(
+                    source=source,
+                    target_connection_id=self.target_id,
+                    entity=ACCOUNTS,
+                    external_ref=str(draft.code),
+                    payload=payload,
+                    update=UpdateRule.NEVER,
+                )
+                for (_, (source, draft)), payload in zip(pairs, payloads, strict=True)
+            ]
         )
-        if result.target_id is None:
-            raise RecordWaiting(
-                f"the Exact Account for {source.type} {source.id} is not written yet ({result.note}); "
-                f"see `ml-connector audit {self.name}:{source.type}:{source.id}`"
-            )
-        self.view().add_account({**payload, "ID": result.target_id})
-        self.links.set(source.type, source.id, draft.data.fingerprint())
-        return result.target_id
+        created: dict[AccountKey, str | RecordWaiting] = {}
+        fingerprints = []
+        for (key, (source, draft)), payload, result in zip(pairs, payloads, results, strict=True):
+            if result.target_id is None:
+                created[key] = RecordWaiting(
+                    f"the Exact Account for {source.type} {source.id} is not written yet ({result.note}); "
+                    f"see `ml-connector audit {self.name}:{source.type}:{source.id}`"
+                )
+                continue
+            self.view().add_account({**payload, "ID": result.target_id})
+            fingerprints.append((source.type, source.id, draft.data.fingerprint()))
+            created[key] = result.target_id
+        self.links.set_many(fingerprints)
+        return created
 
     def sync_master_data(self, source: SourceRecord, shop: MasterData, account_id: str) -> SyncDecision:
         """Bring a linked customer and its Account in line: Exact wins conflicts, echoes are recognised."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
 from ml_connector.store.db import Database
@@ -27,13 +29,22 @@ class LinkHashes:
             return row.value if row is not None else None
 
     def set(self, source_type: str, source_id: str, fingerprint: str) -> None:
-        stream = f"{_PREFIX}{source_type}:{source_id}"
+        self.set_many([(source_type, source_id, fingerprint)])
+
+    def set_many(self, fingerprints: Sequence[tuple[str, str, str]]) -> None:
+        """(source type, source id, fingerprint) of several records, in one transaction."""
+        if not fingerprints:
+            return
         with self.db.session() as session:
-            row = session.get(SyncCursor, (self.connection_id, stream))
-            if row is None:
-                session.add(SyncCursor(connection_id=self.connection_id, stream=stream, value=fingerprint))
-            else:
-                row.value = fingerprint
+            for source_type, source_id, fingerprint in fingerprints:
+                stream = f"{_PREFIX}{source_type}:{source_id}"
+                row = session.get(SyncCursor, (self.connection_id, stream))
+                if row is None:
+                    session.add(
+                        SyncCursor(connection_id=self.connection_id, stream=stream, value=fingerprint)
+                    )
+                else:
+                    row.value = fingerprint
 
 
 def source_of(db: Database, connection_id: int, source_type: str, entity: str, target_id: str) -> str | None:

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ml_connector.engine.flows import Change, FlowContext, InboxItem, WebhookStatus, register_flow
-from ml_connector.engine.intent import UpdateRule, WriteIntent
+from ml_connector.engine.intent import SourceRecord, UpdateRule, WriteIntent
 from ml_connector.flows.accounts import MasterData
 from ml_connector.flows.problems import MappingError
 from ml_connector.flows.woocommerce import customers as customer_flow
@@ -45,7 +45,9 @@ from ml_connector.pipelines.exact_flow import (
     ACCOUNTS,
     CUSTOMER,
     EXACT_ACCOUNT,
+    AccountKey,
     ExactTargetFlow,
+    NewAccounts,
     guest_account_code,
 )
 from ml_connector.store.connections import get_connection
@@ -59,7 +61,7 @@ from ml_connector.woocommerce.webhooks import (
 
 ORDER, REFUND, GUEST = "order", "refund", "guest"
 INVOICES = "SalesInvoices"
-RECENT_ORDERS = 512  # orders a poll read, kept for `process` so that it need not read them again
+RECENT_ORDERS = 512  # orders a poll read, kept for `process` (the runtime's jobs) not to read them again
 
 
 class SyncSettingsError(ValueError):
@@ -159,7 +161,8 @@ class WooToExact(ExactTargetFlow):
     def _poll_orders(self, since: datetime | None) -> Iterator[Change]:
         for order in self.woo.changed_orders(since, overlap=self.overlap):
             self._remember(order)
-            yield Change(ORDER, str(order.id), order.date_modified_gmt, order.date_modified_gmt.isoformat())
+            modified = order.date_modified_gmt
+            yield Change(ORDER, str(order.id), modified, modified.isoformat(), record=order)
 
     def _remember(self, order: Order) -> None:
         with self._lock:
@@ -173,33 +176,62 @@ class WooToExact(ExactTargetFlow):
             order = self._recent.pop(order_id, None)
         return order if order is not None else self.woo.order(order_id)
 
+    def process_changes(self, changes: Sequence[Change]) -> list[Exception | None]:
+        """Polled orders together (`process_orders`); every other change on its own."""
+        outcomes: list[Exception | None] = [None] * len(changes)
+        orders = [(i, c.record) for i, c in enumerate(changes) if isinstance(c.record, Order)]
+        with self._lock:  # at hand already: the runtime's cache need not keep them
+            for _, order in orders:
+                self._recent.pop(order.id, None)
+        failures = self.process_orders([order for _, order in orders])
+        for index, order in orders:
+            outcomes[index] = failures.get(order.id)
+        for index, change in enumerate(changes):
+            if isinstance(change.record, Order):
+                continue
+            try:
+                self.process(change.source_type, change.source_id)
+            except Exception as exc:  # recorded on its inbox message, retried with backoff
+                outcomes[index] = exc
+        return outcomes
+
     def process_order(self, order: Order) -> None:
-        source = self._source(ORDER, order.id, order.date_modified_gmt.isoformat())
-        posted_id = self.writer.link(source, INVOICES)
-        if posted_id is None:
-            decision = decide_order(order, self.settings, None)
-            if decision.action == OrderAction.SKIP:
-                self.writer.skip(source, decision.reason)
-                return
-            if decision.action == OrderAction.IGNORE:
-                self._note(source, "ignored", decision.reason)
-                return
-        elif order.status in CANCELLED_STATUSES:
-            self._note(
-                source,
-                "changed_after_posting",
-                f"order {order.id} was {order.status} after its invoice {posted_id} was posted: "
-                "credit it in Exact or refund it in WooCommerce",
-            )
-            return
-        try:
-            account_id = self._account_for_order(order)
-        except MappingError as exc:
-            self._park(source, INVOICES, order_ref(self.settings.store_key, order.id), exc)
-            return
-        self._create_missing_items(order)
-        result = self.writer.write(
-            WriteIntent(
+        failure = self.process_orders([order]).get(order.id)
+        if failure is not None:
+            raise failure
+
+    def process_orders(self, orders: Sequence[Order]) -> dict[int, Exception]:
+        """Invoices (then credit notes) for orders, as batches; what went wrong, by order id.
+
+        The batch's ledger links are read in one query per entity, and the Accounts it needs are
+        created together before its invoices.
+        """
+        sources = [self._source(ORDER, o.id, o.date_modified_gmt.isoformat()) for o in orders]
+        posted = self.writer.links(sources, INVOICES)
+        linked = self.writer.links([self._source(CUSTOMER, o.customer_id) for o in orders], ACCOUNTS)
+        failures: dict[int, Exception] = {}
+        new_accounts = NewAccounts()
+        wanted: list[tuple[Order, SourceRecord, str | AccountKey]] = []
+        for order, source in zip(orders, sources, strict=True):
+            try:
+                if self._wants_invoice(order, source, posted.get((ORDER, source.id))):
+                    wanted.append((order, source, self._account_for_order(order, linked, new_accounts)))
+            except MappingError as exc:
+                self._park(source, INVOICES, order_ref(self.settings.store_key, order.id), exc)
+            except Exception as exc:  # this order waits for its retry; the batch goes on
+                failures[order.id] = exc
+        created = self._create_accounts(new_accounts)
+        planned: list[tuple[Order, str, WriteIntent]] = []
+        for order, source, account in wanted:
+            account_id = created[account] if isinstance(account, tuple) else account
+            try:
+                if isinstance(account_id, Exception):
+                    raise account_id
+                self._create_missing_items(order)
+            except Exception as exc:
+                failures[order.id] = exc
+                continue
+            intent = WriteIntent(
                 source=source,
                 target_connection_id=self.target_id,
                 entity=INVOICES,
@@ -207,26 +239,67 @@ class WooToExact(ExactTargetFlow):
                 payload=partial(self._invoice, order, account_id),
                 update=UpdateRule.NEVER,
             )
-        )
-        if result.target_id is not None and order.refunds:
-            self._credit_refunds(order, account_id)
+            planned.append((order, account_id, intent))
+        results = self.writer.write_many([intent for _, _, intent in planned])
+        credited = [
+            (order, account_id)
+            for (order, account_id, _), result in zip(planned, results, strict=True)
+            if result.target_id is not None and order.refunds
+        ]
+        failures.update(self._credit_refunds(credited))
+        return failures
 
-    def _credit_refunds(self, order: Order, account_id: str) -> None:
-        for summary in order.refunds:
-            source = self._source(REFUND, f"{order.id}:{summary.id}")
-            if self.writer.link(source, INVOICES) is not None:
-                continue
-            refund = self.woo.refund(order.id, summary.id)
-            self.writer.write(
-                WriteIntent(
-                    source=source,
-                    target_connection_id=self.target_id,
-                    entity=INVOICES,
-                    external_ref=refund_ref(self.settings.store_key, order.id, refund.id),
-                    payload=partial(self._credit_note, order, refund, account_id),
-                    update=UpdateRule.NEVER,
-                )
+    def _wants_invoice(self, order: Order, source: SourceRecord, posted_id: str | None) -> bool:
+        """Whether the order gets (or already has) an invoice; the audit trail says why not."""
+        if posted_id is None:
+            decision = decide_order(order, self.settings, None)
+            if decision.action == OrderAction.SKIP:
+                self.writer.skip(source, decision.reason)
+                return False
+            if decision.action == OrderAction.IGNORE:
+                self._note(source, "ignored", decision.reason)
+                return False
+        elif order.status in CANCELLED_STATUSES:
+            self._note(
+                source,
+                "changed_after_posting",
+                f"order {order.id} was {order.status} after its invoice {posted_id} was posted: "
+                "credit it in Exact or refund it in WooCommerce",
             )
+            return False
+        return True
+
+    def _credit_refunds(self, orders: Sequence[tuple[Order, str]]) -> dict[int, Exception]:
+        """A credit note per refund not credited yet, as one batch; what went wrong, by order id."""
+        sources = {
+            (order.id, summary.id): self._source(REFUND, f"{order.id}:{summary.id}")
+            for order, _ in orders
+            for summary in order.refunds
+        }
+        credited = self.writer.links(list(sources.values()), INVOICES)
+        failures: dict[int, Exception] = {}
+        intents = []
+        for order, account_id in orders:
+            try:
+                for summary in order.refunds:
+                    source = sources[(order.id, summary.id)]
+                    if (REFUND, source.id) in credited:
+                        continue
+                    refund = self.woo.refund(order.id, summary.id)
+                    intents.append(
+                        WriteIntent(
+                            source=source,
+                            target_connection_id=self.target_id,
+                            entity=INVOICES,
+                            external_ref=refund_ref(self.settings.store_key, order.id, refund.id),
+                            payload=partial(self._credit_note, order, refund, account_id),
+                            update=UpdateRule.NEVER,
+                        )
+                    )
+            except Exception as exc:  # its refunds are credited when the order is retried
+                failures[order.id] = exc
+        self.writer.write_many(intents)
+        return failures
 
     def _invoice(self, order: Order, account_id: str) -> dict[str, Any]:
         lookups = self.view().lookups()
@@ -271,29 +344,42 @@ class WooToExact(ExactTargetFlow):
 
     # -- accounts ---------------------------------------------------------------------------------
 
-    def _account_for_order(self, order: Order) -> str:
+    def _account_for_order(
+        self, order: Order, linked: dict[AccountKey, str], new: NewAccounts
+    ) -> str | AccountKey:
+        """The order's Account id, or the key of the Account to create for it (added to `new`).
+
+        `linked` holds the customers' stored links of the batch."""
         view = self.view()
+        email = (order.billing.email or "").strip().lower()
         if order.is_guest:
-            email = (order.billing.email or "").strip().lower()
             decision = customer_flow.order_account_decision(
                 order, self.settings, linked_account_id=None, candidates=view.candidates(email)
             )
             if decision.account_id is not None:
                 return decision.account_id
+            pending = new.with_email(email)
+            if pending is not None:
+                return pending
             draft = customer_flow.account_for_order(order, self.settings)
             code = guest_account_code(email, self.settings.account_code.prefix)
-            return self._create_account(self._source(GUEST, email), replace(draft, code=code))
+            return new.add(self._source(GUEST, email), replace(draft, code=code))
         source = self._source(CUSTOMER, order.customer_id)
         decision = customer_flow.order_account_decision(
             order,
             self.settings,
-            linked_account_id=self.writer.link(source, ACCOUNTS),
+            linked_account_id=linked.get((CUSTOMER, source.id)),
             candidates=view.candidates(order.billing.email),
         )
         if decision.account_id is not None:
             return decision.account_id
+        if (CUSTOMER, source.id) in new.drafts:
+            return (CUSTOMER, source.id)
+        pending = new.with_email(email)
+        if pending is not None:
+            return pending
         draft = customer_flow.account_for_order(order, self.settings)
-        return self._create_account(source, replace(draft, code=self._customer_code(order.customer_id)))
+        return new.add(source, replace(draft, code=self._customer_code(order.customer_id)))
 
     def _customer_code(self, customer_id: int) -> str:
         return self.settings.account_code.code_for(customer_id) or str(customer_id)

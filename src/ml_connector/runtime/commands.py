@@ -6,6 +6,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import uvicorn
 from rich.console import Console
@@ -136,8 +137,12 @@ def sync_once(app: App, name: str, since: datetime | None, progress: bool) -> Sy
 def _read(
     runtime: Runtime, conn: Connection, since: datetime | None, report: SyncReport, bar: Progress
 ) -> None:
+    """Poll every stream; each stored batch is processed at once (see `processing.process_stored`)."""
     flow, started_at = runtime.flows.get(conn.id), runtime.now()
     reading = bar.add_task(f"reading {conn.name}", total=None)
+    handle = partial(
+        processing.process_stored, runtime.app.db, flow, clock=runtime.clock, actor=f"cli:sync:{conn.name}"
+    )
     for stream in flow.streams:
         result = intake.poll_stream(
             runtime.app.db,
@@ -147,9 +152,11 @@ def _read(
             started_at,
             since,
             progress=lambda n: bar.advance(reading, n),
+            on_stored=handle,
         )
         report.seen += result.seen
         report.new += len(result.new_ids)
+        report.processed += result.processed
 
 
 def _write(runtime: Runtime, conn: Connection, report: SyncReport, bar: Progress) -> None:
