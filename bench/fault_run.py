@@ -201,8 +201,13 @@ def drive(
     live: int,
     refunds: int,
     slow_responses: int,
+    *,
+    batched: bool = False,
 ) -> Outcome:
-    """The scenario, on a connected shop whose webhooks reach `app`'s web app; then the checks."""
+    """The scenario, on a connected shop whose webhooks reach `app`'s web app; then the checks.
+
+    `batched`: polls write what they store in batches (as `sync --once`), else the runtime's jobs write
+    every record on its own (as `run`); webhook deliveries are jobs either way."""
     outcome = Outcome()
     started, calls = time.perf_counter(), exact_calls(exact)
     faults = f"{exact['base_url']}/_sandbox/faults"
@@ -210,7 +215,7 @@ def drive(
     httpx.post(faults, json=fault_rules(slow_responses), timeout=30).raise_for_status()
     httpx.post(rate_limits, json={"probability": RATE_LIMITED}, timeout=30).raise_for_status()
     _ensure_webhooks(app)
-    drain(app, runtime)  # the backlog
+    drain(app, runtime, batched=batched)  # the backlog
     shop.place_orders(live)  # live, by webhook
     shop.refund_some(_refund_candidates(shop), refunds)
     shop.wait_for_webhooks()
@@ -221,7 +226,7 @@ def drive(
     shop.refund_some(_refund_candidates(shop), refunds)
     shop.wait_for_webhooks()
     outcome.webhook_deliveries_while_disabled = shop.deliveries() - before
-    drain(app, runtime)
+    drain(app, runtime, batched=batched)
     _ensure_webhooks(app)  # the receiver is healthy again: re-activated
     outcome.unsettled_under_faults = sum(e.state != LedgerState.SENT for e in _ledger(app))
     fired = httpx.get(faults, timeout=30).json()["rules"]
@@ -232,7 +237,7 @@ def drive(
     outcome.faults_fired["429 (Exact headers)"] = httpx.get(rate_limits, timeout=30).json()["fired"]
     httpx.delete(faults, timeout=30).raise_for_status()
     httpx.post(rate_limits, json={"probability": 0}, timeout=30).raise_for_status()
-    drain(app, runtime)  # the last scheduled pass, faults gone
+    drain(app, runtime, batched=batched)  # the last scheduled pass, faults gone
     outcome.exact_calls = exact_calls(exact) - calls
     outcome.seconds = time.perf_counter() - started
     check(app, exact, shop.orders(), outcome)
@@ -275,7 +280,7 @@ def check(app: App, exact: dict[str, Any], orders: list[Order], outcome: Outcome
     outcome.reconcile_findings = [str(f) for f in report.findings[:10]]
 
 
-def run(orders: int, live: int, refunds: int, slow_responses: int) -> Outcome:
+def run(orders: int, live: int, refunds: int, slow_responses: int, batched: bool) -> Outcome:
     """The whole run on fresh sandboxes in their own processes and a fresh embedded connector."""
     exact_connection.DEFAULT_TIMEOUT = CLIENT_TIMEOUT
     size = ShopSize(orders, max(60, orders // 10), 40)
@@ -288,7 +293,9 @@ def run(orders: int, live: int, refunds: int, slow_responses: int) -> Outcome:
                 shop = Shop(app, boxes.woo)
                 runtime = manual_runtime(app, real_time=True)
                 try:
-                    return drive(app, runtime, boxes.exact, shop, live, refunds, slow_responses)
+                    return drive(
+                        app, runtime, boxes.exact, shop, live, refunds, slow_responses, batched=batched
+                    )
                 finally:
                     runtime.flows.close()
                     shop.close()
@@ -322,7 +329,7 @@ def figures(outcome: Outcome) -> list[Figure]:
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
-    return figures(run(args.orders, args.live, args.refunds, args.slow))
+    return figures(run(args.orders, args.live, args.refunds, args.slow, args.batched))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -330,6 +337,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--live", type=int, default=40, help="orders placed live, and again while disabled")
     parser.add_argument("--refunds", type=int, default=20, help="refunds made live, and again while disabled")
     parser.add_argument("--slow", type=int, default=8, help="responses slower than the client timeout")
+    parser.add_argument(
+        "--batched",
+        action="store_true",
+        help="polls write in batches, as `sync --once` (else per-record jobs)",
+    )
 
 
 if __name__ == "__main__":

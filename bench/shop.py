@@ -79,13 +79,17 @@ def manual_runtime(app: App, real_time: bool = False) -> Runtime:
     return Runtime(app, RuntimeOptions(policy=quick, clock=clock))
 
 
-def drain(app: App, runtime: Runtime, poll: bool = True, rounds: int = 200) -> int:
+def drain(app: App, runtime: Runtime, poll: bool = True, rounds: int = 200, *, batched: bool = False) -> int:
     """Optionally poll the shop, then run waiting work (new records and due retries) until nothing is left,
-    moving the manual clock on when the only work left waits for its retry time; jobs run."""
+    moving the manual clock on when the only work left waits for its retry time; jobs run.
+
+    `batched`: the poll writes what it stores in batches, as `sync --once` does."""
     clock = runtime.clock
     assert isinstance(clock, ManualClock), "drain needs a runtime on a ManualClock"
     if poll:
-        processing.poll_connection(app.db, runtime.flows, shop_connection_id(app), runtime.now())
+        processing.poll_connection(
+            app.db, runtime.flows, shop_connection_id(app), runtime.now(), inline=batched, clock=clock
+        )
     ran = 0
     for _ in range(rounds):
         jobs = processing.waiting_work(app.db, runtime.now())

@@ -23,14 +23,21 @@ def quick_runtime(app: App) -> Runtime:
     return Runtime(app, RuntimeOptions(policy=quick, clock=ManualClock()))
 
 
-def drain(app: App, runtime: Runtime, rounds: int = 60, connection: str = "shop") -> None:
+def drain(
+    app: App, runtime: Runtime, rounds: int = 60, connection: str = "shop", *, batched: bool = False
+) -> None:
     """Poll the shop once, then run waiting work (new records and due retries) until nothing is left,
-    moving the runtime's clock on when the only work left is waiting for its retry time."""
+    moving the runtime's clock on when the only work left is waiting for its retry time.
+
+    `batched`: the poll writes what it stores in batches (as `sync --once`), else the runtime's jobs
+    take the records one by one."""
     clock = runtime.clock
     assert isinstance(clock, ManualClock)
     with app.db.session() as session:
         conn_id = get_connection(session, connection).id
-    processing.poll_connection(app.db, runtime.flows, conn_id, runtime.now())
+    processing.poll_connection(
+        app.db, runtime.flows, conn_id, runtime.now(), inline=batched, clock=runtime.clock
+    )
     for _ in range(rounds):
         jobs = processing.waiting_work(app.db, runtime.now())
         if not jobs:

@@ -43,8 +43,12 @@ def connector(tmp_path: Path) -> Iterator[App]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("batched", [False, True], ids=["jobs", "batched"])
 def test_faults_lose_nothing_and_double_nothing(
-    connector: App, sandboxes: tuple[dict[str, Any], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    connector: App,
+    sandboxes: tuple[dict[str, Any], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    batched: bool,
 ) -> None:
     monkeypatch.setattr(exact_connection, "DEFAULT_TIMEOUT", CLIENT_TIMEOUT)  # slow answers outlast it
     exact, woo = sandboxes
@@ -52,7 +56,7 @@ def test_faults_lose_nothing_and_double_nothing(
     shop = Shop(connector, woo)
     runtime = manual_runtime(connector, real_time=True)
     try:
-        outcome = drive(connector, runtime, exact, shop, live=8, refunds=4, slow_responses=2)
+        outcome = drive(connector, runtime, exact, shop, live=8, refunds=4, slow_responses=2, batched=batched)
     finally:
         runtime.flows.close()
         shop.close()

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import delete, select, update
 
 from ml_connector.app import App
@@ -28,6 +29,13 @@ from tests.pipelines.driving import drain, inbox_errors, quick_runtime
 NO_SKU_PRODUCT = "Stroopwafels (8 stuks)"
 
 
+@pytest.fixture(params=[False, True], ids=["jobs", "batched"])
+def batched(request: pytest.FixtureRequest) -> bool:
+    """Every scenario twice: records written one by one by the runtime's jobs, and in batches by the poll
+    (as `sync --once`)."""
+    return bool(request.param)
+
+
 def _division(sandbox: ExactSandbox, info: dict[str, Any]) -> Any:
     return sandbox.state.division(int(info["division"]))
 
@@ -45,10 +53,10 @@ def _woo_orders(app: App) -> list[Any]:
 
 
 def test_orders_become_one_invoice_each_with_refunds_credited(
-    app: App, shop: dict[str, Any], exact_sandbox, woo_sandbox
+    app: App, shop: dict[str, Any], exact_sandbox, woo_sandbox, batched: bool
 ) -> None:
     sandbox, info = exact_sandbox
-    drain(app, quick_runtime(app))
+    drain(app, quick_runtime(app), batched=batched)
 
     documents = _documents(sandbox, info)
     assert all(len(rows) == 1 for rows in documents.values()), "a document was written twice"
@@ -73,27 +81,31 @@ def test_orders_become_one_invoice_each_with_refunds_credited(
     assert all("has no SKU" in (entry.last_error or "") for entry in failed)
 
 
-def test_a_second_pass_writes_nothing_and_costs_almost_no_calls(app: App, shop, exact_sandbox) -> None:
+def test_a_second_pass_writes_nothing_and_costs_almost_no_calls(
+    app: App, shop, exact_sandbox, batched: bool
+) -> None:
     sandbox, info = exact_sandbox
     runtime = quick_runtime(app)
-    drain(app, runtime)
+    drain(app, runtime, batched=batched)
     before_docs = _division(sandbox, info).counts()
     before_calls = sandbox.state.stats()["divisions"][str(info["division"])]["api_calls"]
 
     with app.db.session() as session:
         session.execute(update(LedgerEntry).values(source_version=None))  # force a full re-look
         session.execute(delete(SyncCursor).where(SyncCursor.stream == "orders"))
-    drain(app, runtime)
+    drain(app, runtime, batched=batched)
 
     assert _division(sandbox, info).counts() == before_docs
     calls = sandbox.state.stats()["divisions"][str(info["division"])]["api_calls"] - before_calls
     assert calls <= 4, f"a pass over unchanged orders made {calls} Exact calls"
 
 
-def test_a_parked_order_is_replayed_after_the_fix(app: App, shop, exact_sandbox, woo_sandbox) -> None:
+def test_a_parked_order_is_replayed_after_the_fix(
+    app: App, shop, exact_sandbox, woo_sandbox, batched: bool
+) -> None:
     sandbox, info = exact_sandbox
     woo, _ = woo_sandbox
-    drain(app, quick_runtime(app))
+    drain(app, quick_runtime(app), batched=batched)
     with app.db.session() as session:
         parked = session.scalars(select(LedgerEntry).where(LedgerEntry.state == LedgerState.FAILED)).first()
     assert parked is not None
@@ -112,7 +124,7 @@ def test_a_parked_order_is_replayed_after_the_fix(app: App, shop, exact_sandbox,
     assert len(_documents(sandbox, info)[f"WC-SHOP1-{parked.source_id}"]) == 1
 
 
-def test_faults_never_duplicate_and_nothing_is_lost(app: App, shop, exact_sandbox) -> None:
+def test_faults_never_duplicate_and_nothing_is_lost(app: App, shop, exact_sandbox, batched: bool) -> None:
     sandbox, info = exact_sandbox
     faults = httpx.post(
         f"{info['base_url']}/_sandbox/faults",
@@ -124,9 +136,9 @@ def test_faults_never_duplicate_and_nothing_is_lost(app: App, shop, exact_sandbo
     )
     assert faults.status_code == 200
     runtime = quick_runtime(app)
-    drain(app, runtime, rounds=60)
+    drain(app, runtime, rounds=60, batched=batched)
     httpx.delete(f"{info['base_url']}/_sandbox/faults")
-    drain(app, runtime, rounds=60)
+    drain(app, runtime, rounds=60, batched=batched)
 
     documents = _documents(sandbox, info)
     assert all(len(rows) == 1 for rows in documents.values()), "a fault produced a duplicate"
@@ -150,11 +162,11 @@ def test_faults_never_duplicate_and_nothing_is_lost(app: App, shop, exact_sandbo
 
 
 def test_an_account_edited_in_exact_updates_the_shop_customer_once(
-    app: App, shop, exact_sandbox, woo_sandbox
+    app: App, shop, exact_sandbox, woo_sandbox, batched: bool
 ) -> None:
     sandbox, info = exact_sandbox
     runtime = quick_runtime(app)
-    drain(app, runtime)
+    drain(app, runtime, batched=batched)
     with app.db.session() as session:
         link = session.scalars(
             select(LedgerEntry).where(
@@ -168,7 +180,7 @@ def test_an_account_edited_in_exact_updates_the_shop_customer_once(
     )
     assert edited.status_code < 300, edited.text
 
-    drain(app, runtime)
+    drain(app, runtime, batched=batched)
 
     with WooClient.for_connection(app, "shop") as client:
         customer = client.customer(int(link.source_id))
@@ -184,32 +196,34 @@ def _events(app: App, record: str) -> list[str]:
 
 
 def test_changes_after_posting_are_reported_and_never_posted_again(
-    app: App, shop, exact_sandbox, woo_sandbox
+    app: App, shop, exact_sandbox, woo_sandbox, batched: bool
 ) -> None:
     sandbox, info = exact_sandbox
     woo, _ = woo_sandbox
     runtime = quick_runtime(app)
-    drain(app, runtime)
+    drain(app, runtime, batched=batched)
     invoiced = [o for o in _woo_orders(app) if f"WC-SHOP1-{o.id}" in _documents(sandbox, info)]
     note_only, cancelled = invoiced[0], invoiced[1]
     woo.store.update_order(note_only.id, customer_note="Please ring twice")  # no accounting impact
     woo.store.update_order(cancelled.id, status="cancelled")
     before = _division(sandbox, info).counts()
 
-    drain(app, runtime)
+    drain(app, runtime, batched=batched)
 
     assert _division(sandbox, info).counts() == before
     assert "changed_after_posting" not in _events(app, f"shop:order:{note_only.id}")
     assert "changed_after_posting" in _events(app, f"shop:order:{cancelled.id}")
 
 
-def test_cancelled_before_posting_is_skipped_with_an_audit_entry(app: App, shop, woo_sandbox) -> None:
+def test_cancelled_before_posting_is_skipped_with_an_audit_entry(
+    app: App, shop, woo_sandbox, batched: bool
+) -> None:
     woo, _ = woo_sandbox
     runtime = quick_runtime(app)
     order = woo.store.create_order(
         line_items=[{"product_id": _sku_product(woo), "quantity": 1}], status="cancelled"
     )
-    drain(app, runtime)
+    drain(app, runtime, batched=batched)
     assert "skipped" in _events(app, f"shop:order:{order.id}")
     with app.db.session() as session:
         rows = session.scalars(select(LedgerEntry).where(LedgerEntry.source_id == str(order.id))).all()
@@ -221,12 +235,12 @@ def _sku_product(woo: WooSandbox) -> int:
 
 
 def test_a_customer_edited_in_the_shop_updates_its_exact_account(
-    app: App, shop, exact_sandbox, woo_sandbox
+    app: App, shop, exact_sandbox, woo_sandbox, batched: bool
 ) -> None:
     sandbox, info = exact_sandbox
     woo, _ = woo_sandbox
     runtime = quick_runtime(app)
-    drain(app, runtime)
+    drain(app, runtime, batched=batched)
     with app.db.session() as session:
         link = session.scalars(
             select(LedgerEntry).where(
@@ -237,14 +251,14 @@ def test_a_customer_edited_in_the_shop_updates_its_exact_account(
     customer = woo.store.customers[int(link.source_id)]
     woo.store.update_customer(customer.id, billing={**customer.billing, "city": "Deventer"})
 
-    drain(app, runtime)
+    drain(app, runtime, batched=batched)
 
     account = _division(sandbox, info).table("Accounts").get(link.target_id)
     assert account is not None and account["City"] == "Deventer"
 
 
 def test_a_missing_item_is_created_when_the_connection_allows_it(
-    app: App, exact_sandbox, woo_sandbox
+    app: App, exact_sandbox, woo_sandbox, batched: bool
 ) -> None:
     sandbox, exact_info = exact_sandbox
     _woo, woo_info = woo_sandbox
@@ -267,7 +281,7 @@ def test_a_missing_item_is_created_when_the_connection_allows_it(
     mirror_catalogue(exact, exact_info, {k: v for k, v in skus.items() if k != left_out})
     exact.close()
 
-    drain(app, quick_runtime(app))
+    drain(app, quick_runtime(app), batched=batched)
 
     items = [
         row for row in _division(sandbox, exact_info).table("Items").values() if row.get("Code") == left_out

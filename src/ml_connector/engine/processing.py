@@ -5,9 +5,10 @@ Each is idempotent: running one twice (a redelivered job, a crashed worker) chan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal
 
 from ml_connector.engine import inbox, intake, ledger
@@ -133,9 +134,26 @@ def retry_record(
 
 
 def poll_connection(
-    db: Database, flows: FlowCache, connection_id: int, started_at: datetime, since: datetime | None = None
+    db: Database,
+    flows: FlowCache,
+    connection_id: int,
+    started_at: datetime,
+    since: datetime | None = None,
+    *,
+    inline: bool = False,
+    clock: Clock | None = None,
+    actor: str = "schedule",
+    progress: Callable[[int], None] | None = None,
 ) -> list[intake.PollResult]:
-    """Poll every stream of a connection into the inbox. The runtime then hands each stored change to
-    the job runner, whose per-division queue paces the writes (`sync --once` processes them inline)."""
+    """Poll every stream of a connection into the inbox.
+
+    The runtime then hands each stored change to the job runner, whose per-division queue paces the
+    writes. `inline` processes each stored batch at once instead (`process_stored`), as
+    `sync NAME --once` does: the records are at hand and are written in batches.
+    """
     flow = flows.get(connection_id)
-    return [intake.poll_stream(db, flow, connection_id, s, started_at, since) for s in flow.streams]
+    handle = partial(process_stored, db, flow, clock=clock, actor=actor) if inline else None
+    return [
+        intake.poll_stream(db, flow, connection_id, s, started_at, since, progress, on_stored=handle)
+        for s in flow.streams
+    ]

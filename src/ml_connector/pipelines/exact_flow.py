@@ -81,6 +81,8 @@ class ExactTargetFlow(ABC):
 
     overlap = timedelta(seconds=2)
     pass_refresh: tuple[str, ...] = PASS_REFRESH
+    # The cached entities the flow resolves against; each costs a full read per MASTER_DATA_MAX_AGE.
+    master_data: tuple[str, ...] = masterdata.ALL_ENTITIES
 
     def __init__(self, ctx: FlowContext, target_name: str) -> None:
         self.app, self.ctx = ctx.app, ctx
@@ -110,7 +112,7 @@ class ExactTargetFlow(ABC):
     def refresh_master_data(self) -> None:
         """Before a pass: Items and Accounts by Timestamp (one call each), plus whatever was not read within
         the hour (in full, with deletions). Accounts changed in Exact are kept for `exact_accounts`."""
-        slow = masterdata.stale(self.app.db, self.target_id, MASTER_DATA_MAX_AGE)
+        slow = masterdata.stale(self.app.db, self.target_id, MASTER_DATA_MAX_AGE, self.master_data)
         entities = [*self.pass_refresh, *(e for e in slow if e not in self.pass_refresh)]
         changed = masterdata.refresh(self.app.db, self.exact, self.target_id, entities, deletions=bool(slow))
         if self._refreshed:

@@ -86,6 +86,8 @@ class WooToExact(ExactTargetFlow):
     """The engine's Flow for one WooCommerce connection."""
 
     streams: Sequence[str] = ("orders", "customers", "exact_accounts")
+    # What invoices and Accounts resolve against (journals, payment conditions are taken as set).
+    master_data = ("Items", "Accounts", "GLAccounts", "VATCodes")
 
     def __init__(self, ctx: FlowContext) -> None:
         target_name, self.settings = sync_settings(ctx.connection.settings, ctx.connection.name)

@@ -6,7 +6,6 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 
 import uvicorn
 from rich.console import Console
@@ -14,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from sqlalchemy import func, select
 
 from ml_connector.app import App
-from ml_connector.engine import intake, processing
+from ml_connector.engine import processing
 from ml_connector.runtime.core import Runtime
 from ml_connector.runtime.options import RuntimeOptions
 from ml_connector.runtime.web import create_web_app
@@ -137,23 +136,19 @@ def sync_once(app: App, name: str, since: datetime | None, progress: bool) -> Sy
 def _read(
     runtime: Runtime, conn: Connection, since: datetime | None, report: SyncReport, bar: Progress
 ) -> None:
-    """Poll every stream; each stored batch is processed at once (see `processing.process_stored`)."""
-    flow, started_at = runtime.flows.get(conn.id), runtime.now()
+    """Poll every stream; each stored batch is written at once (see `processing.process_stored`)."""
     reading = bar.add_task(f"reading {conn.name}", total=None)
-    handle = partial(
-        processing.process_stored, runtime.app.db, flow, clock=runtime.clock, actor=f"cli:sync:{conn.name}"
-    )
-    for stream in flow.streams:
-        result = intake.poll_stream(
-            runtime.app.db,
-            flow,
-            conn.id,
-            stream,
-            started_at,
-            since,
-            progress=lambda n: bar.advance(reading, n),
-            on_stored=handle,
-        )
+    for result in processing.poll_connection(
+        runtime.app.db,
+        runtime.flows,
+        conn.id,
+        runtime.now(),
+        since,
+        inline=True,
+        clock=runtime.clock,
+        actor=f"cli:sync:{conn.name}",
+        progress=lambda n: bar.advance(reading, n),
+    ):
         report.seen += result.seen
         report.new += len(result.new_ids)
         report.processed += result.processed
