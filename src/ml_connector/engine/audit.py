@@ -105,8 +105,8 @@ def event_row(
 
 def record_events(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append several events (from `event_row`) in one executemany."""
-    if rows:
-        session.execute(insert(AuditEvent), rows)
+    if rows:  # a Core executemany: the ORM's per-row bookkeeping is not needed for append-only rows
+        session.connection().execute(insert(AuditEvent), rows)
 
 
 def timeline(session: Session, record: str) -> list[AuditEvent]:
