@@ -25,6 +25,7 @@ from ml_connector.runtime.core import Runtime
 from ml_connector.runtime.options import RuntimeOptions
 from ml_connector.sandbox_kit.clock import ManualClock
 from ml_connector.store.connections import get_connection
+from ml_connector.store.models import LedgerEntry
 from ml_connector.woocommerce.client import WooClient
 
 SHOP, BOOKS = "shop", "books"
@@ -101,4 +102,22 @@ def drain(app: App, runtime: Runtime, poll: bool = True, rounds: int = 200, *, b
         for job in jobs:
             runtime.run_job(job.kind, job.id)
             ran += 1
-    raise RuntimeError(f"work was still waiting after {rounds} rounds")
+    waiting = processing.waiting_work(app.db, runtime.now() + timedelta(days=1))
+    with app.db.read_session() as session:
+        rows = [session.get(LedgerEntry, job.id) for job in waiting[:5] if job.kind == "retry"]
+        stuck = [
+            (
+                e.source_type,
+                e.source_id,
+                e.target_entity,
+                e.state.value,
+                e.attempts,
+                e.lease_until,
+                e.last_error,
+            )
+            for e in rows
+            if e is not None
+        ]
+    raise RuntimeError(
+        f"work was still waiting after {rounds} rounds: {waiting[:5]} {stuck} at {runtime.now()}"
+    )

@@ -7,7 +7,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect, select
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from ml_connector.store import migrate
@@ -22,6 +24,8 @@ from ml_connector.store.connections import (
 )
 from ml_connector.store.db import Database
 from ml_connector.store.models import (
+    Base,
+    CachedRecord,
     Connection,
     ConnectionKind,
     ConnectionStatus,
@@ -31,6 +35,7 @@ from ml_connector.store.models import (
 )
 from ml_connector.vault import Vault
 
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
 EXPECTED_TABLES = {
     "connections",
     "credentials",
@@ -66,6 +71,30 @@ def test_migrations_downgrade_and_upgrade_again(db: Database) -> None:
     assert not EXPECTED_TABLES & set(inspect(db.engine).get_table_names())
     migrate.upgrade(db)
     assert set(inspect(db.engine).get_table_names()) >= EXPECTED_TABLES
+
+
+def test_the_models_and_the_migrations_describe_the_same_schema(db: Database) -> None:
+    with db.engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert drift == []
+
+
+def test_migration_0002_indexes_the_emails_of_cached_accounts(db: Database) -> None:
+    migrate.downgrade(db, "0001")
+    with db.session() as session:
+        session.add(Connection(name="books", kind=ConnectionKind.EXACT, division=1))
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO cached_records (connection_id, entity, remote_id, code, data, updated_at) "
+                "VALUES (1, 'Accounts', 'a1', '7', :account, :now), (1, 'Items', 'i1', 'X', :item, :now)"
+            ),
+            {"account": '{"ID": "a1", "Email": " Ann@Example.COM "}', "item": '{"ID": "i1"}', "now": NOW},
+        )
+    migrate.upgrade(db)
+    with db.session() as session:
+        emails = dict(session.execute(select(CachedRecord.remote_id, CachedRecord.email)).all())
+    assert emails == {"a1": "ann@example.com", "i1": None}
 
 
 def test_connection_round_trip_with_encrypted_credentials(db: Database, vault: Vault) -> None:

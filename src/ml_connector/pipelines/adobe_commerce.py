@@ -389,7 +389,7 @@ class AdobeToExact(ExactTargetFlow):
         if match.account_id is None:
             code = self.settings.customer_code(customer.id)
             self._create_account(source, customers.account_for_customer(customer, code))
-        elif match.account_id in self.view().accounts:
+        elif self.view().account(match.account_id) is not None:
             self.sync_master_data(source, customers.master_data_from_customer(customer), match.account_id)
 
     def shop_master_data(self, customer_id: str) -> MasterData:

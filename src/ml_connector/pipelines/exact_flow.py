@@ -162,7 +162,7 @@ class ExactTargetFlow(ABC):
             ]
         )
         created: dict[AccountKey, str | RecordWaiting] = {}
-        fingerprints = []
+        fingerprints, cached = [], []
         for (key, (source, draft)), payload, result in zip(pairs, payloads, results, strict=True):
             if result.target_id is None:
                 created[key] = RecordWaiting(
@@ -170,15 +170,21 @@ class ExactTargetFlow(ABC):
                     f"see `ml-connector audit {self.name}:{source.type}:{source.id}`"
                 )
                 continue
-            self.view().add_account({**payload, "ID": result.target_id})
+            cached.append({**payload, "ID": result.target_id})
             fingerprints.append((source.type, source.id, draft.data.fingerprint()))
             created[key] = result.target_id
+        self.view().add_accounts(cached)
         self.links.set_many(fingerprints)
         return created
 
     def sync_master_data(self, source: SourceRecord, shop: MasterData, account_id: str) -> SyncDecision:
         """Bring a linked customer and its Account in line: Exact wins conflicts, echoes are recognised."""
-        account = self.view().accounts[account_id]
+        account = self.view().account(account_id)
+        if account is None:
+            raise RecordWaiting(
+                f"Exact Account {account_id} is not in the master-data cache yet: it is read on the next "
+                "pass (or run `ml-connector masterdata refresh`)"
+            )
         sync = decide_master_data_sync(
             self.links.get(source.type, source.id), shop, exact_master_data(account)
         )
@@ -226,13 +232,12 @@ class ExactTargetFlow(ABC):
         customer_id = self._customer_of(account_id)
         if customer_id is None:
             return
-        if account_id not in self.view().accounts or account_id not in self._fresh_accounts:
+        if account_id not in self._fresh_accounts or self.view().account(account_id) is None:
             # a webhook names the key only: read the Account itself (one call) and keep it in the cache
             fields = [f for f in masterdata.SPECS[ACCOUNTS].select if f != "Timestamp"]  # sync endpoints only
             account = self.exact.get(ACCOUNTS, account_id, fields)
             if account is None:
                 return
-            masterdata.remember(self.app.db, self.target_id, ACCOUNTS, account)
             self.view().add_account(account)
         self.sync_master_data(
             self._source(CUSTOMER, customer_id), self.shop_master_data(customer_id), account_id

@@ -2,32 +2,42 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ml_connector.flows.accounts import ExactAccountRef
 from ml_connector.flows.exact_documents import ExactLookups
 from ml_connector.flows.vat import vat_codes_from_exact
-from ml_connector.pipelines.masterdata import cached_rows
+from ml_connector.pipelines.masterdata import (
+    cached_record,
+    cached_rows,
+    cached_with_email,
+    normal_email,
+    remember,
+)
 from ml_connector.store.db import Database
+
+ACCOUNTS = "Accounts"
 
 
 @dataclass
 class MasterDataView:
-    """Codes to ids for Items and GL accounts, VAT codes, and Accounts by e-mail: one load per sync pass."""
+    """Codes to ids for Items and GL accounts, and VAT codes, in memory (one load per sync pass); Accounts
+    stay in the database cache and are read by id or e-mail when needed, so that memory does not grow
+    with the number of customers."""
 
+    db: Database
+    connection_id: int
     items: dict[str, str] = field(default_factory=dict)
     gl_accounts: dict[str, str] = field(default_factory=dict)
     vat_rows: list[dict[str, Any]] = field(default_factory=list)
-    accounts_by_email: dict[str, list[ExactAccountRef]] = field(default_factory=lambda: defaultdict(list))
-    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lookups: ExactLookups | None = None
 
     @classmethod
     def load(cls, db: Database, connection_id: int) -> MasterDataView:
-        view = cls()
-        with db.session() as session:
+        view = cls(db, connection_id)
+        with db.read_session() as session:
             for row in cached_rows(session, connection_id, "Items"):
                 if row.code:
                     view.items[row.code] = row.remote_id
@@ -35,30 +45,39 @@ class MasterDataView:
                 if row.code:
                     view.gl_accounts[row.code] = row.remote_id
             view.vat_rows = [row.data for row in cached_rows(session, connection_id, "VATCodes")]
-            for row in cached_rows(session, connection_id, "Accounts"):
-                view.add_account(row.data)
         return view
 
+    def account(self, account_id: str) -> dict[str, Any] | None:
+        """The cached Account (as Exact returned it, or as we wrote it)."""
+        with self.db.read_session() as session:
+            return cached_record(session, self.connection_id, ACCOUNTS, account_id)
+
     def add_account(self, data: dict[str, Any]) -> None:
-        account_id = str(data["ID"])
-        self.accounts[account_id] = data
-        email = str(data.get("Email") or "").strip().lower()
-        if email:
-            ref = ExactAccountRef(
-                id=account_id,
+        """An Account we created or changed: cached at once, so that matching finds it."""
+        self.add_accounts([data])
+
+    def add_accounts(self, rows: Sequence[dict[str, Any]]) -> None:
+        remember(self.db, self.connection_id, ACCOUNTS, rows)
+
+    def candidates(self, email: str | None) -> list[ExactAccountRef]:
+        wanted = normal_email(email)
+        if not wanted:
+            return []
+        with self.db.read_session() as session:
+            rows = cached_with_email(session, self.connection_id, ACCOUNTS, wanted)
+        return [
+            ExactAccountRef(
+                id=str(data["ID"]),
                 code=str(data.get("Code") or "").strip(),
-                email=email,
+                email=wanted,
                 status=str(data.get("Status") or "C"),
                 blocked=bool(data.get("Blocked")),
             )
-            self.accounts_by_email[email] = [r for r in self.accounts_by_email[email] if r.id != account_id]
-            self.accounts_by_email[email].append(ref)
+            for data in rows
+        ]
 
     def add_item(self, code: str, item_id: str) -> None:
         self.items[code.strip()] = item_id
-
-    def candidates(self, email: str | None) -> list[ExactAccountRef]:
-        return list(self.accounts_by_email.get((email or "").strip().lower(), ()))
 
     def lookups(self) -> ExactLookups:
         """Built once per view (every document of a pass maps against it); items added later show."""

@@ -72,6 +72,7 @@ SPECS: dict[str, CacheSpec] = {
     )
 }
 ALL_ENTITIES: tuple[str, ...] = tuple(SPECS)
+_IN_CHUNK = 500  # ids per IN (...) list
 
 
 def _cursor_stream(entity: str) -> str:
@@ -84,16 +85,22 @@ def _code(row: dict[str, Any], spec: CacheSpec) -> str | None:
 
 
 def _upsert(session: Session, connection_id: int, spec: CacheSpec, rows: Iterable[dict[str, Any]]) -> None:
-    existing = {
-        rec.remote_id: rec
-        for rec in session.scalars(
-            select(CachedRecord).where(
-                CachedRecord.connection_id == connection_id, CachedRecord.entity == spec.entity
+    """Insert or update cached rows; only the rows named are loaded (the cache may hold many thousands)."""
+    cleaned = [{k: v for k, v in row.items() if k != "__metadata"} for row in rows]
+    existing: dict[str, CachedRecord] = {}
+    ids = [str(data["ID"]) for data in cleaned]
+    for start in range(0, len(ids), _IN_CHUNK):
+        existing.update(
+            (rec.remote_id, rec)
+            for rec in session.scalars(
+                select(CachedRecord).where(
+                    CachedRecord.connection_id == connection_id,
+                    CachedRecord.entity == spec.entity,
+                    CachedRecord.remote_id.in_(ids[start : start + _IN_CHUNK]),
+                )
             )
         )
-    }
-    for row in rows:
-        data = {k: v for k, v in row.items() if k != "__metadata"}
+    for data in cleaned:
         remote_id = str(data["ID"])
         timestamp = data.get("Timestamp")
         record = existing.get(remote_id)
@@ -105,7 +112,13 @@ def _upsert(session: Session, connection_id: int, spec: CacheSpec, rows: Iterabl
             existing[remote_id] = record
         record.data = data
         record.code = _code(data, spec)
+        record.email = normal_email(data.get("Email")) or None if "Email" in spec.select else None
         record.remote_timestamp = int(timestamp) if timestamp is not None else None
+
+
+def normal_email(value: Any) -> str:
+    """E-mail addresses as matched: trimmed, lower-case."""
+    return str(value or "").strip().lower()[:254]
 
 
 def _cursor(session: Session, connection_id: int, entity: str) -> SyncCursor:
@@ -211,7 +224,32 @@ def cached_rows(session: Session, connection_id: int, entity: str) -> list[Cache
     )
 
 
-def remember(db: Database, connection_id: int, entity: str, row: dict[str, Any]) -> None:
-    """Put a record we created ourselves into the cache at once (the next sync read confirms it)."""
-    with db.session() as session:
-        _upsert(session, connection_id, SPECS[entity], [row])
+def remember(db: Database, connection_id: int, entity: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Put records we created or changed ourselves into the cache at once (the next sync read confirms)."""
+    if rows:
+        with db.session() as session:
+            _upsert(session, connection_id, SPECS[entity], rows)
+
+
+def cached_record(session: Session, connection_id: int, entity: str, remote_id: str) -> dict[str, Any] | None:
+    data: dict[str, Any] | None = session.scalar(
+        select(CachedRecord.data).where(
+            CachedRecord.connection_id == connection_id,
+            CachedRecord.entity == entity,
+            CachedRecord.remote_id == remote_id,
+        )
+    )
+    return data
+
+
+def cached_with_email(session: Session, connection_id: int, entity: str, email: str) -> list[dict[str, Any]]:
+    """The cached rows whose e-mail is `email` (as `normal_email` spells it)."""
+    return list(
+        session.scalars(
+            select(CachedRecord.data).where(
+                CachedRecord.connection_id == connection_id,
+                CachedRecord.entity == entity,
+                CachedRecord.email == email,
+            )
+        )
+    )

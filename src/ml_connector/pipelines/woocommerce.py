@@ -396,7 +396,7 @@ class WooToExact(ExactTargetFlow):
         if decision.account_id is None:
             draft = customer_flow.account_for_customer(customer, self.settings)
             self._create_account(source, replace(draft, code=self._customer_code(customer.id)))
-        elif decision.account_id in self.view().accounts:
+        elif self.view().account(decision.account_id) is not None:
             self.sync_master_data(
                 source, customer_flow.master_data_from_customer(customer), decision.account_id
             )

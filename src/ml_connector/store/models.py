@@ -279,6 +279,7 @@ class CachedRecord(Base):
     __table_args__ = (
         UniqueConstraint("connection_id", "entity", "remote_id"),
         Index("ix_cached_code", "connection_id", "entity", "code"),
+        Index("ix_cached_email", "connection_id", "entity", "email"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -286,6 +287,7 @@ class CachedRecord(Base):
     entity: Mapped[str] = mapped_column(String(50))
     remote_id: Mapped[str] = mapped_column(String(100))
     code: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))  # lower-case, for matching Accounts by e-mail
     remote_timestamp: Mapped[int | None] = mapped_column(BigInteger)  # Exact sync Timestamp
     data: Mapped[dict[str, Any]] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
