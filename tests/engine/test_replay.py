@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from ml_connector.engine.audit import render_timeline
 from ml_connector.engine.flows import FlowCache
-from ml_connector.engine.processing import retry_record
+from ml_connector.engine.processing import retry_record, waiting_work
 from ml_connector.engine.replay import NothingToReplayError, list_failed, replay_all_failed, replay_one
 from ml_connector.store.models import LedgerEntry, LedgerState
 from tests.engine.conftest import ShopWorld
@@ -100,6 +101,33 @@ def test_a_retry_the_flow_cannot_serve_waits_instead_of_spinning(world: ShopWorl
     assert entry.state == LedgerState.UNKNOWN and entry.next_attempt_at is not None
     events = json.loads(render_timeline(world.app, "1", as_json=True))
     assert events[-1]["kind"] == "postponed" and "KeyError" in events[-1]["message"]
+
+
+def test_a_crashed_send_the_flow_cannot_take_up_again_is_verified_later_not_due_for_ever(world: ShopWorld):
+    with world.app.db.session() as session:
+        session.add(
+            LedgerEntry(
+                source_connection_id=world.shop_id,
+                source_type="order",
+                source_id="405",  # gone from the shop: the flow cannot process it
+                target_connection_id=world.exact_id,
+                target_entity="SalesInvoices",
+                external_ref="WC-405",
+                state=LedgerState.SENDING,
+                attempts=1,
+                lease_owner="dead-worker",
+                lease_until=datetime(2020, 1, 1, tzinfo=UTC),
+            )
+        )
+    due = [job.key for job in waiting_work(world.app.db, datetime.now(UTC))]
+    retry_record(world.app.db, FlowCache(world.app), 1)
+    with world.app.db.session() as session:
+        entry = session.get_one(LedgerEntry, 1)
+    assert (entry.state, entry.error_kind, entry.lease_owner) == (LedgerState.UNKNOWN, "crash", None)
+    assert entry.next_attempt_at is not None  # waits for its backoff, then is looked up by reference
+    assert [job.key for job in waiting_work(world.app.db, datetime.now(UTC))] != due
+    kinds = [event["kind"] for event in json.loads(render_timeline(world.app, "1", as_json=True))]
+    assert kinds[-2:] == ["lease_expired", "postponed"]
 
 
 def test_replay_all_goes_on_when_one_record_cannot_be_read(world: ShopWorld):

@@ -250,6 +250,28 @@ def must_verify(entry: LedgerEntry) -> bool:
     return entry.target_id is None and (entry.attempts > 0 or entry.error_kind not in (None, "mapping"))
 
 
+def leased(entry: LedgerEntry, now: datetime) -> bool:
+    return entry.lease_until is not None and entry.lease_until >= now
+
+
+def mark_unknown_after_crash(session: Session, entry: LedgerEntry, now: datetime) -> None:
+    """A `sending` row whose worker is gone: the outcome is unknown, to be verified by reference."""
+    entry.state, entry.error_kind, entry.updated_at = LedgerState.UNKNOWN, "crash", now
+    entry.lease_owner = entry.lease_until = None
+    record_event(
+        session,
+        record_key=record_key(session, entry.source_connection_id, entry.source_type, entry.source_id),
+        kind="lease_expired",
+        at=now,
+        ledger_id=entry.id,
+        connection_id=entry.source_connection_id,
+        from_state=LedgerState.SENDING.value,
+        to_state=LedgerState.UNKNOWN.value,
+        message="a worker stopped while sending: the outcome is unknown and is verified by reference "
+        "before any new attempt",
+    )
+
+
 def postpone(session: Session, entry: LedgerEntry, reason: str, now: datetime, policy: RetryPolicy) -> None:
     """Let a row wait for its next try without using up an attempt (the cause was not the target)."""
     entry.next_attempt_at = now + timedelta(seconds=policy.backoff.delay(entry.attempts + 1))

@@ -16,7 +16,7 @@ from ml_connector.engine.audit import acting_as
 from ml_connector.engine.flows import Change, Flow, FlowCache, process_changes
 from ml_connector.sandbox_kit.clock import Clock, SystemClock, utc_datetime
 from ml_connector.store.db import Database
-from ml_connector.store.models import LedgerEntry
+from ml_connector.store.models import LedgerEntry, LedgerState
 
 _ERROR_LIMIT = 2000
 
@@ -128,9 +128,16 @@ def retry_record(
             problem = f"the flow could not process the record: {type(exc).__name__}: {exc}"[:_ERROR_LIMIT]
         with db.locked_session() as session:
             after = session.get_one(LedgerEntry, ledger_id, with_for_update=True)
-            if after.updated_at == before.updated_at and after.state in ledger.RETRYABLE:
+            if after.updated_at != before.updated_at:
+                return
+            now = utc_datetime(clock)
+            if after.state == LedgerState.SENDING and not ledger.leased(after, now):
+                # its worker died while sending and the flow did not take the record up again: without
+                # this the row would be due for ever; as `unknown` it is verified before any new attempt
+                ledger.mark_unknown_after_crash(session, after, now)
+            if after.state in ledger.RETRYABLE:
                 reason = problem or "the flow did not write this record"
-                ledger.postpone(session, after, reason, utc_datetime(clock), flows.policy)
+                ledger.postpone(session, after, reason, now, flows.policy)
 
 
 def poll_connection(
