@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from ml_connector.app import App, open_app
 from ml_connector.config import load_settings
 from ml_connector.demo.connect import connect_exact
 from ml_connector.demo.setup import connect_woocommerce, mirror_catalogue, shop_skus, woo_sync_settings
-from ml_connector.engine import processing
+from ml_connector.engine import audit, processing
 from ml_connector.engine.policy import RetryPolicy
 from ml_connector.exact.client import ExactClient
 from ml_connector.http.backoff import Backoff
@@ -25,7 +26,7 @@ from ml_connector.runtime.core import Runtime
 from ml_connector.runtime.options import RuntimeOptions
 from ml_connector.sandbox_kit.clock import ManualClock
 from ml_connector.store.connections import get_connection
-from ml_connector.store.models import LedgerEntry
+from ml_connector.store.models import InboxMessage, InboxState, LedgerEntry
 from ml_connector.woocommerce.client import WooClient
 
 SHOP, BOOKS = "shop", "books"
@@ -118,6 +119,19 @@ def drain(app: App, runtime: Runtime, poll: bool = True, rounds: int = 200, *, b
             for e in rows
             if e is not None
         ]
+        trail = [
+            f"{event.kind}: {(event.message or '')[:160]}"
+            for entry in rows[:1]
+            if entry is not None
+            for event in audit.timeline(session, str(entry.id))
+        ]
+        messages = [
+            (m.topic, m.resource_id, m.state.value, m.attempts, (m.error or "")[:200])
+            for m in session.scalars(
+                select(InboxMessage).where(InboxMessage.state != InboxState.DONE).limit(5)
+            )
+        ]
     raise RuntimeError(
-        f"work was still waiting after {rounds} rounds: {waiting[:5]} {stuck} at {runtime.now()}"
+        f"work was still waiting after {rounds} rounds at {runtime.now()}: {waiting[:5]}; ledger {stuck}; "
+        f"trail of the first {trail[-12:]}; inbox {messages}"
     )

@@ -109,6 +109,26 @@ def test_too_early_answer_in_both_forms_keeps_the_current_token(app, conn_id, cl
     assert refresh == "refresh-0" and row.token_calls_today == 1
 
 
+@respx.mock
+def test_a_clock_running_ahead_of_exacts_keeps_the_token_exact_still_accepts(
+    app, conn_id, clock, tokens_seeded
+):
+    route = respx.post(TOKEN_URL).respond(
+        400,
+        json={"error": "access_denied", "error_description": "Rate limit exceeded: access_token not expired"},
+        headers={"Reason": "TooEarlyToRefreshTokens: Rate limit exceeded: access_token not expired"},
+    )
+    clock.advance(tokens_seeded.timestamp() + 900 - clock.time())  # expired by our clock, not by Exact's
+    tokens = manager(app, conn_id, clock)
+    assert tokens.access_token().get_secret_value() == "access-0"  # Exact says it is valid: use it
+    clock.advance(10)
+    assert tokens.access_token().get_secret_value() == "access-0"
+    assert route.call_count == 1  # not asked again at every call
+    clock.advance(30)
+    tokens.access_token()
+    assert route.call_count == 2  # asked again after the wait
+
+
 @pytest.mark.parametrize(
     ("status", "body"),
     [

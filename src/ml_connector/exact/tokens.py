@@ -43,6 +43,7 @@ MIN_TOKEN_INTERVAL = timedelta(seconds=570)
 CLOCK_SKEW_MARGIN = timedelta(seconds=2)
 REFRESH_TOKEN_WARN_AGE = timedelta(days=25)  # Exact kills refresh tokens unused for 30 days
 DAILY_TOKEN_CALL_CAP = 200
+TOO_EARLY_WAIT = 30.0  # seconds before asking again after "access_token not expired"
 
 
 @dataclass(frozen=True)
@@ -225,9 +226,12 @@ class TokenManager:
                         exc.tokens.access_token, sent_at + timedelta(seconds=exc.tokens.expires_in)
                     )
                 else:
-                    failure = self._classify(exc, session, conn, stored, now)
+                    failure = self._classify(exc, session, conn, stored)
                     if failure is None and stored is not None:
-                        self._cached, self._hold_until = stored, stored.expires_at
+                        # Exact holds the token valid (even when our clock says expired: skew); ask
+                        # again after TOO_EARLY_WAIT at the soonest, a 401 meanwhile allows it at once
+                        hold = max(stored.expires_at, now + timedelta(seconds=TOO_EARLY_WAIT))
+                        self._cached, self._hold_until = stored, hold
                         return stored.value
             else:
                 count_token_call(row, self._now())
@@ -273,16 +277,18 @@ class TokenManager:
         session: Session,
         conn: Connection,
         stored: AccessToken | None,
-        now: datetime,
     ) -> Exception | None:
         """What a refused refresh means; None when the current access token simply stays in use."""
         if exc.too_early:
-            if stored is not None and now < stored.expires_at:
+            if (
+                stored is not None
+            ):  # "access_token not expired": by Exact's clock, which is the one that counts
                 return None
             return TokenCallRefusedError(
-                f"Exact refused a new token for connection '{self._name}' as too early; retrying in 30 s",
+                f"Exact refused a new token for connection '{self._name}' as too early; retrying in "
+                f"{TOO_EARLY_WAIT:.0f} s",
                 system=SYSTEM,
-                retry_after=30.0,
+                retry_after=TOO_EARLY_WAIT,
             )
         if exc.chain_dead:
             reason = (
