@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 from ml_connector.app import App
 from ml_connector.demo.connect import connect_exact
 from ml_connector.demo.setup import connect_woocommerce, mirror_catalogue, shop_skus, woo_sync_settings
+from ml_connector.engine import processing
 from ml_connector.engine.replay import replay_one
 from ml_connector.exact.client import ExactClient
 from ml_connector.exact.sandbox import ExactSandbox
@@ -228,6 +229,46 @@ def test_cancelled_before_posting_is_skipped_with_an_audit_entry(
     with app.db.session() as session:
         rows = session.scalars(select(LedgerEntry).where(LedgerEntry.source_id == str(order.id))).all()
     assert all(row.state != LedgerState.SENT for row in rows)
+
+
+def test_a_guest_account_whose_order_no_longer_needs_it_is_still_settled(
+    app: App, shop, exact_sandbox, woo_sandbox, batched: bool
+) -> None:
+    sandbox, info = exact_sandbox
+    woo, _ = woo_sandbox
+    runtime = quick_runtime(app)
+    drain(app, runtime, batched=batched)  # the seeded store, without faults
+    order = woo.store.create_order(
+        line_items=[{"product_id": _sku_product(woo), "quantity": 1}],
+        billing={"first_name": "Gus", "last_name": "Guest", "email": "Gus.Guest@Example.org"},
+        status="processing",
+    )
+    faults = f"{info['base_url']}/_sandbox/faults"
+    httpx.post(faults, json=[{"kind": "drop", "path": "crm/Accounts", "method": "POST"}]).raise_for_status()
+    processing.poll_connection(app.db, runtime.flows, _shop_id(app), runtime.now(), inline=batched)
+    if not batched:
+        for job in processing.waiting_work(app.db, runtime.now()):
+            runtime.run_job(job.kind, job.id)
+    httpx.delete(faults).raise_for_status()
+    woo.store.update_order(order.id, status="cancelled")  # before its invoice: it needs no Account now
+
+    drain(app, runtime, batched=batched)
+
+    with app.db.session() as session:
+        guest = session.scalars(
+            select(LedgerEntry).where(
+                LedgerEntry.source_type == "guest", LedgerEntry.source_id == "gus.guest@example.org"
+            )
+        ).one()
+    assert guest.state == LedgerState.SENT  # verified by its Code, created at most once
+    codes = [row.get("Code") for row in _division(sandbox, info).table("Accounts").values()]
+    assert len(codes) == len(set(codes))
+    assert f"WC-SHOP1-{order.id}" not in _documents(sandbox, info)
+
+
+def _shop_id(app: App) -> int:
+    with app.db.session() as session:
+        return get_connection(session, "shop").id
 
 
 def _sku_product(woo: WooSandbox) -> int:

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from ml_connector.engine.upsert import upsert
 from ml_connector.store.db import Database
 from ml_connector.store.models import LedgerEntry, LedgerState, SyncCursor
 
@@ -35,16 +37,16 @@ class LinkHashes:
         """(source type, source id, fingerprint) of several records, in one transaction."""
         if not fingerprints:
             return
-        with self.db.session() as session:
-            for source_type, source_id, fingerprint in fingerprints:
-                stream = f"{_PREFIX}{source_type}:{source_id}"
-                row = session.get(SyncCursor, (self.connection_id, stream))
-                if row is None:
-                    session.add(
-                        SyncCursor(connection_id=self.connection_id, stream=stream, value=fingerprint)
-                    )
-                else:
-                    row.value = fingerprint
+        now = datetime.now(UTC)
+        rows = {f"{_PREFIX}{kind}:{ident}": fingerprint for kind, ident, fingerprint in fingerprints}
+        with self.db.session() as session:  # one upsert: SyncCursor's updated_at is set by its default
+            session.execute(
+                upsert(session, SyncCursor, ["connection_id", "stream"], ["value", "updated_at"]),
+                [
+                    {"connection_id": self.connection_id, "stream": stream, "value": value, "updated_at": now}
+                    for stream, value in rows.items()
+                ],
+            )
 
 
 def source_of(db: Database, connection_id: int, source_type: str, entity: str, target_id: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,21 +60,28 @@ class MasterDataView:
         remember(self.db, self.connection_id, ACCOUNTS, rows)
 
     def candidates(self, email: str | None) -> list[ExactAccountRef]:
-        wanted = normal_email(email)
+        return self.candidates_of([email]).get(normal_email(email), [])
+
+    def candidates_of(self, emails: Iterable[str | None]) -> dict[str, list[ExactAccountRef]]:
+        """The cached Accounts with each of `emails` (by normalised e-mail), in one query."""
+        wanted = {normal_email(email) for email in emails} - {""}
+        found: dict[str, list[ExactAccountRef]] = {email: [] for email in wanted}
         if not wanted:
-            return []
+            return found
         with self.db.read_session() as session:
             rows = cached_with_email(session, self.connection_id, ACCOUNTS, wanted)
-        return [
-            ExactAccountRef(
-                id=str(data["ID"]),
-                code=str(data.get("Code") or "").strip(),
-                email=wanted,
-                status=str(data.get("Status") or "C"),
-                blocked=bool(data.get("Blocked")),
+        for data in rows:
+            email = normal_email(data.get("Email"))
+            found.setdefault(email, []).append(
+                ExactAccountRef(
+                    id=str(data["ID"]),
+                    code=str(data.get("Code") or "").strip(),
+                    email=email,
+                    status=str(data.get("Status") or "C"),
+                    blocked=bool(data.get("Blocked")),
+                )
             )
-            for data in rows
-        ]
+        return found
 
     def add_item(self, code: str, item_id: str) -> None:
         self.items[code.strip()] = item_id

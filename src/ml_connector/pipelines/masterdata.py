@@ -8,7 +8,7 @@ without one (VAT codes, journals, cost centers ...) are read whole. The cursors 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -242,14 +242,18 @@ def cached_record(session: Session, connection_id: int, entity: str, remote_id: 
     return data
 
 
-def cached_with_email(session: Session, connection_id: int, entity: str, email: str) -> list[dict[str, Any]]:
-    """The cached rows whose e-mail is `email` (as `normal_email` spells it)."""
-    return list(
-        session.scalars(
+def cached_with_email(
+    session: Session, connection_id: int, entity: str, emails: Collection[str]
+) -> list[dict[str, Any]]:
+    """The cached rows whose e-mail is one of `emails` (as `normal_email` spells them)."""
+    rows: list[dict[str, Any]] = []
+    wanted = list(emails)
+    for start in range(0, len(wanted), _IN_CHUNK):
+        rows += session.scalars(
             select(CachedRecord.data).where(
                 CachedRecord.connection_id == connection_id,
                 CachedRecord.entity == entity,
-                CachedRecord.email == email,
+                CachedRecord.email.in_(wanted[start : start + _IN_CHUNK]),
             )
         )
-    )
+    return rows

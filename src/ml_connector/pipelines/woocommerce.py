@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from ml_connector.engine.flows import Change, FlowContext, InboxItem, WebhookStatus, register_flow
 from ml_connector.engine.intent import SourceRecord, UpdateRule, WriteIntent
-from ml_connector.flows.accounts import MasterData
+from ml_connector.flows.accounts import ExactAccountRef, MasterData
 from ml_connector.flows.problems import MappingError
 from ml_connector.flows.woocommerce import customers as customer_flow
 from ml_connector.flows.woocommerce import invoices
@@ -50,6 +50,7 @@ from ml_connector.pipelines.exact_flow import (
     NewAccounts,
     guest_account_code,
 )
+from ml_connector.pipelines.masterdata import normal_email
 from ml_connector.store.connections import get_connection
 from ml_connector.woocommerce.client import WooClient
 from ml_connector.woocommerce.models import Customer, Order, Refund
@@ -62,6 +63,16 @@ from ml_connector.woocommerce.webhooks import (
 ORDER, REFUND, GUEST = "order", "refund", "guest"
 INVOICES = "SalesInvoices"
 RECENT_ORDERS = 512  # orders a poll read, kept for `process` (the runtime's jobs) not to read them again
+
+
+@dataclass
+class _BatchAccounts:
+    """What a batch of orders knows about Accounts, read once: the customers' stored links, the cached
+    Exact Accounts with the batch's e-mails, and the Accounts the batch will create."""
+
+    linked: dict[AccountKey, str]
+    by_email: dict[str, list[ExactAccountRef]]
+    new: NewAccounts = field(default_factory=NewAccounts)
 
 
 class SyncSettingsError(ValueError):
@@ -105,7 +116,7 @@ class WooToExact(ExactTargetFlow):
             return self._poll_orders(since)
         if stream == "customers":
             return (
-                Change(CUSTOMER, str(c.id), c.changed_at, c.changed_at.isoformat())
+                Change(CUSTOMER, str(c.id), c.changed_at, c.changed_at.isoformat(), record=c)
                 for c in self.woo.changed_customers(since, overlap=self.overlap)
             )
         if stream == "exact_accounts":
@@ -125,10 +136,7 @@ class WooToExact(ExactTargetFlow):
             order_id, _, _refund = source_id.partition(":")
             self.process_order(self.woo.order(int(order_id)))
         elif source_type == GUEST:
-            # a guest's Account is written for an order: retrying it means processing their orders again
-            for order in self.woo.orders(search=source_id):
-                if (order.billing.email or "").strip().lower() == source_id:
-                    self.process_order(order)
+            self._retry_guest(source_id)
         else:
             raise ValueError(f"WooCommerce flow cannot process '{source_type}' records")
 
@@ -179,7 +187,7 @@ class WooToExact(ExactTargetFlow):
         return order if order is not None else self.woo.order(order_id)
 
     def process_changes(self, changes: Sequence[Change]) -> list[Exception | None]:
-        """Polled orders together (`process_orders`); every other change on its own."""
+        """Polled orders together (`process_orders`); customers (as polled) and the rest one by one."""
         outcomes: list[Exception | None] = [None] * len(changes)
         orders = [(i, c.record) for i, c in enumerate(changes) if isinstance(c.record, Order)]
         with self._lock:  # at hand already: the runtime's cache need not keep them
@@ -192,7 +200,10 @@ class WooToExact(ExactTargetFlow):
             if isinstance(change.record, Order):
                 continue
             try:
-                self.process(change.source_type, change.source_id)
+                if isinstance(change.record, Customer):  # as read by the poll: no second read
+                    self.process_customer(change.record)
+                else:
+                    self.process(change.source_type, change.source_id)
             except Exception as exc:  # recorded on its inbox message, retried with backoff
                 outcomes[index] = exc
         return outcomes
@@ -210,19 +221,21 @@ class WooToExact(ExactTargetFlow):
         """
         sources = [self._source(ORDER, o.id, o.date_modified_gmt.isoformat()) for o in orders]
         posted = self.writer.links(sources, INVOICES)
-        linked = self.writer.links([self._source(CUSTOMER, o.customer_id) for o in orders], ACCOUNTS)
+        accounts = _BatchAccounts(
+            linked=self.writer.links([self._source(CUSTOMER, o.customer_id) for o in orders], ACCOUNTS),
+            by_email=self.view().candidates_of(o.billing.email for o in orders),
+        )
         failures: dict[int, Exception] = {}
-        new_accounts = NewAccounts()
         wanted: list[tuple[Order, SourceRecord, str | AccountKey]] = []
         for order, source in zip(orders, sources, strict=True):
             try:
                 if self._wants_invoice(order, source, posted.get((ORDER, source.id))):
-                    wanted.append((order, source, self._account_for_order(order, linked, new_accounts)))
+                    wanted.append((order, source, self._account_for_order(order, accounts)))
             except MappingError as exc:
                 self._park(source, INVOICES, order_ref(self.settings.store_key, order.id), exc)
             except Exception as exc:  # this order waits for its retry; the batch goes on
                 failures[order.id] = exc
-        created = self._create_accounts(new_accounts)
+        created = self._create_accounts(accounts.new)
         planned: list[tuple[Order, str, WriteIntent]] = []
         for order, source, account in wanted:
             account_id = created[account] if isinstance(account, tuple) else account
@@ -346,17 +359,14 @@ class WooToExact(ExactTargetFlow):
 
     # -- accounts ---------------------------------------------------------------------------------
 
-    def _account_for_order(
-        self, order: Order, linked: dict[AccountKey, str], new: NewAccounts
-    ) -> str | AccountKey:
-        """The order's Account id, or the key of the Account to create for it (added to `new`).
-
-        `linked` holds the customers' stored links of the batch."""
-        view = self.view()
-        email = (order.billing.email or "").strip().lower()
+    def _account_for_order(self, order: Order, accounts: _BatchAccounts) -> str | AccountKey:
+        """The order's Account id, or the key of the Account to create for it (added to `accounts.new`)."""
+        email = normal_email(order.billing.email)
+        candidates = accounts.by_email.get(email, [])
+        new = accounts.new
         if order.is_guest:
             decision = customer_flow.order_account_decision(
-                order, self.settings, linked_account_id=None, candidates=view.candidates(email)
+                order, self.settings, linked_account_id=None, candidates=candidates
             )
             if decision.account_id is not None:
                 return decision.account_id
@@ -370,8 +380,8 @@ class WooToExact(ExactTargetFlow):
         decision = customer_flow.order_account_decision(
             order,
             self.settings,
-            linked_account_id=linked.get((CUSTOMER, source.id)),
-            candidates=view.candidates(order.billing.email),
+            linked_account_id=accounts.linked.get((CUSTOMER, source.id)),
+            candidates=candidates,
         )
         if decision.account_id is not None:
             return decision.account_id
@@ -382,6 +392,19 @@ class WooToExact(ExactTargetFlow):
             return pending
         draft = customer_flow.account_for_order(order, self.settings)
         return new.add(source, replace(draft, code=self._customer_code(order.customer_id)))
+
+    def _retry_guest(self, email: str) -> None:
+        """A guest's Account is written for their orders: retrying it means processing them again. When
+        none needs it any more (refunded or cancelled meanwhile), the write begun for them is finished
+        anyway (looked up by its Code first), so that no attempt stays open for ever."""
+        orders = [o for o in self.woo.orders(search=email) if normal_email(o.billing.email) == email]
+        for order in orders:
+            self.process_order(order)
+        source = self._source(GUEST, email)
+        if orders and self.writer.link(source, ACCOUNTS) is None:
+            draft = customer_flow.account_for_order(orders[-1], self.settings)
+            code = guest_account_code(email, self.settings.account_code.prefix)
+            self._create_account(source, replace(draft, code=code))
 
     def _customer_code(self, customer_id: int) -> str:
         return self.settings.account_code.code_for(customer_id) or str(customer_id)
