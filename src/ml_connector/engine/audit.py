@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from rich.console import Console
 from rich.table import Table
@@ -46,60 +46,36 @@ def summarize(value: Any) -> str:
     return text if len(text) <= _SUMMARY_LIMIT else text[:_SUMMARY_LIMIT] + "…"
 
 
-def record_event(
-    session: Session,
-    *,
-    record_key: str,
-    kind: str,
-    at: datetime,
-    ledger_id: int | None = None,
-    connection_id: int | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    message: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        AuditEvent(
-            **event_row(
-                record_key=record_key,
-                kind=kind,
-                at=at,
-                ledger_id=ledger_id,
-                connection_id=connection_id,
-                from_state=from_state,
-                to_state=to_state,
-                message=message,
-                detail=detail,
-            )
-        )
-    )
+class EventFields(TypedDict, total=False):
+    """What an event says; `record_key`, `kind` and `at` are required."""
+
+    record_key: Required[str]  # "<connection>:<source type>:<source id>"
+    kind: Required[str]
+    at: Required[datetime]
+    ledger_id: int | None
+    connection_id: int | None
+    from_state: str | None
+    to_state: str | None
+    message: str | None
+    detail: dict[str, Any] | None
 
 
-def event_row(
-    *,
-    record_key: str,
-    kind: str,
-    at: datetime,
-    ledger_id: int | None = None,
-    connection_id: int | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    message: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+def record_event(session: Session, **fields: Unpack[EventFields]) -> None:
+    session.add(AuditEvent(**event_row(**fields)))
+
+
+def event_row(**fields: Unpack[EventFields]) -> dict[str, Any]:
     """The column values of one event, attributed to the current actor, its message redacted."""
+    message = fields.get("message")
     return {
-        "record_key": record_key,
-        "ledger_id": ledger_id,
-        "connection_id": connection_id,
-        "at": at,
-        "actor": current_actor(),
-        "kind": kind,
-        "from_state": from_state,
-        "to_state": to_state,
+        "ledger_id": None,
+        "connection_id": None,
+        "from_state": None,
+        "to_state": None,
+        "detail": None,
+        **fields,
         "message": redactor.redact(message) if message else None,
-        "detail": detail,
+        "actor": current_actor(),
     }
 
 
