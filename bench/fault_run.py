@@ -303,7 +303,7 @@ def run(orders: int, live: int, refunds: int, slow_responses: int, batched: bool
             app.close()
 
 
-def figures(outcome: Outcome) -> list[Figure]:
+def figures(outcome: Outcome, mode: str) -> list[Figure]:
     print(f"faults fired: {outcome.faults_fired}")
     print(
         f"not sent while faults were on (settled after they were cleared): {outcome.unsettled_under_faults}"
@@ -313,23 +313,28 @@ def figures(outcome: Outcome) -> list[Figure]:
         if values:
             print(f"{name}: {values[:10]}")
     return [
-        Figure("orders in the shop", outcome.orders, "", note=f"{outcome.invoiceable} invoiceable"),
-        Figure("invoices", outcome.invoices, "", note=f"expected {outcome.invoiceable}"),
-        Figure("credit notes", outcome.credit_notes, "", note=f"expected {outcome.refunds} (refunds)"),
-        Figure("lost (no document)", outcome.lost, "", 0),
-        Figure("duplicates", outcome.duplicates, "", 0),
-        Figure("unexpected documents", len(outcome.unexpected), "", 0),
-        Figure("amount differences", len(outcome.amount_differences), "", 0),
-        Figure("records not sent at the end", len(outcome.failed_records), "", 0),
-        Figure("reconcile green", 1.0 if outcome.reconcile_ok else 0.0, "", 1, "higher"),
-        Figure("webhook deliveries while disabled", outcome.webhook_deliveries_while_disabled, "", 0),
-        Figure("faults fired", sum(outcome.faults_fired.values()), ""),
-        Figure("Exact calls", outcome.exact_calls, "", note=f"{outcome.seconds:.0f} s"),
+        Figure(f"orders in the shop ({mode})", outcome.orders, "", note=f"{outcome.invoiceable} invoiceable"),
+        Figure(f"invoices ({mode})", outcome.invoices, "", note=f"expected {outcome.invoiceable}"),
+        Figure(
+            f"credit notes ({mode})", outcome.credit_notes, "", note=f"expected {outcome.refunds} (refunds)"
+        ),
+        Figure(f"lost (no document) ({mode})", outcome.lost, "", 0),
+        Figure(f"duplicates ({mode})", outcome.duplicates, "", 0),
+        Figure(f"unexpected documents ({mode})", len(outcome.unexpected), "", 0),
+        Figure(f"amount differences ({mode})", len(outcome.amount_differences), "", 0),
+        Figure(f"records not sent at the end ({mode})", len(outcome.failed_records), "", 0),
+        Figure(f"reconcile green ({mode})", 1.0 if outcome.reconcile_ok else 0.0, "", 1, "higher"),
+        Figure(
+            f"webhook deliveries while disabled ({mode})", outcome.webhook_deliveries_while_disabled, "", 0
+        ),
+        Figure(f"faults fired ({mode})", sum(outcome.faults_fired.values()), ""),
+        Figure(f"Exact calls ({mode})", outcome.exact_calls, "", note=f"{outcome.seconds:.0f} s"),
     ]
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
-    return figures(run(args.orders, args.live, args.refunds, args.slow, args.batched))
+    outcome = run(args.orders, args.live, args.refunds, args.slow, args.batched)
+    return figures(outcome, "batched" if args.batched else "jobs")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -17,13 +17,15 @@ from rich.console import Console
 
 from bench.report import JSON_MARK, Figure, load_average, table
 
-SCRIPTS: dict[str, tuple[list[str], list[str]]] = {  # module: (default arguments, --quick arguments)
-    "bench.calls_per_order": ([], ["--orders", "100", "--customers", "30", "--steady", "50"]),
-    "bench.throughput": ([], ["--orders", "200"]),
-    "bench.webhook_latency": ([], ["--samples", "5"]),
-    "bench.backfill_memory": ([], ["--sizes", "300", "1000"]),
-    "bench.fault_run": ([], ["--orders", "150", "--live", "10", "--refunds", "5", "--slow", "3"]),
-}
+_QUICK_FAULTS = ["--orders", "150", "--live", "10", "--refunds", "5", "--slow", "3"]
+SCRIPTS: list[tuple[str, list[str], list[str]]] = [  # (module, default arguments, --quick arguments)
+    ("bench.calls_per_order", [], ["--orders", "100", "--customers", "30", "--steady", "50"]),
+    ("bench.throughput", [], ["--orders", "200"]),
+    ("bench.webhook_latency", [], ["--samples", "5"]),
+    ("bench.backfill_memory", [], ["--sizes", "300", "1000"]),
+    ("bench.fault_run", [], _QUICK_FAULTS),
+    ("bench.fault_run", ["--batched"], [*_QUICK_FAULTS, "--batched"]),
+]
 
 
 def run_script(module: str, arguments: list[str]) -> list[Figure]:
@@ -45,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average before: {load_average()}", flush=True)
     figures: list[Figure] = []
-    for module, (default, quick) in SCRIPTS.items():
+    for module, default, quick in SCRIPTS:
         figures += run_script(module, quick if args.quick else default)
     Console().print(table(figures, f"ml-connector benchmarks (load average after: {load_average()})"))
     sys.exit(1 if any(f.verdict == "MISS" or f.measured != f.measured for f in figures) else 0)

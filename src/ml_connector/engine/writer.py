@@ -90,7 +90,6 @@ class _Outcomes:
         self.writer = writer
         self.rows: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
-        self.done: list[int] = []
         self.held: set[int] | None = None  # None: every lease of the batch, until a renewal says otherwise
         self._since = writer.clock.time()
 
