@@ -2,16 +2,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from ml_connector.engine import inbox
 from ml_connector.engine.cursors import load
 from ml_connector.engine.flows import Change, FlowCache
 from ml_connector.engine.intake import poll_stream
-from ml_connector.engine.processing import process_message, waiting_work
+from ml_connector.engine.processing import poll_connection, process_message, waiting_work
 from ml_connector.store.models import InboxMessage, InboxState
 from ml_connector.webhooks import Verified
 from tests.engine.conftest import ShopWorld
+from tests.engine.testflow import ShopFlow
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -112,3 +114,39 @@ def test_processed_messages_are_purged_after_the_retention(world: ShopWorld):
     with world.app.db.session() as session:
         assert inbox.purge(session, T0 + timedelta(days=1)) == 1
         assert sorted(m.dedup_key for m in session.scalars(select(InboxMessage))) == ["new", "wait"]
+
+
+def test_an_inline_poll_writes_each_stored_batch_and_leaves_nothing_waiting(world: ShopWorld):
+    for n in range(1, 251):  # three batches of the poll
+        world.shop.put(str(n), modified=at(n))
+    world.shop.put("251", modified=at(251), status="cancelled")
+    flows = FlowCache(world.app)
+    [result] = poll_connection(world.app.db, flows, world.shop_id, T0 + timedelta(hours=1), inline=True)
+    assert (result.seen, len(result.new_ids), result.processed) == (251, 251, 251)
+    assert [world.target.count("SalesInvoices", f"WC-{n}") for n in range(1, 251)] == [1] * 250
+    assert world.target.count("SalesInvoices", "WC-251") == 0
+    with world.app.db.session() as session:
+        states = {m.state for m in session.scalars(select(InboxMessage))}
+    assert states == {InboxState.DONE}
+    assert waiting_work(world.app.db, datetime.now(UTC) + timedelta(days=1)) == []
+
+
+def test_an_inline_poll_leaves_a_failing_record_to_its_retry_and_writes_the_rest(
+    world: ShopWorld, monkeypatch: pytest.MonkeyPatch
+):
+    for n in range(1, 6):
+        world.shop.put(str(n), modified=at(n))
+    process = ShopFlow.process
+
+    def failing_on_3(self: ShopFlow, source_type: str, source_id: str) -> None:
+        if source_id == "3":
+            raise ConnectionError("shop unreachable for order 3")
+        process(self, source_type, source_id)
+
+    monkeypatch.setattr(ShopFlow, "process", failing_on_3)
+    flows = FlowCache(world.app)
+    poll_connection(world.app.db, flows, world.shop_id, T0 + timedelta(hours=1), inline=True)
+    assert [world.target.count("SalesInvoices", f"WC-{n}") for n in (1, 2, 4, 5)] == [1] * 4
+    with world.app.db.session() as session:
+        failed = [(m.resource_id, m.state) for m in session.scalars(select(InboxMessage)) if m.error]
+    assert failed == [("3", InboxState.FAILED)]
