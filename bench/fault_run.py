@@ -48,6 +48,7 @@ from ml_connector.woocommerce.webhooks import ensure_connection_webhooks
 INVOICED_STATUSES = ("processing", "completed", "refunded")
 CLIENT_TIMEOUT = httpx.Timeout(1.0, connect=5.0)
 SLOW_SECONDS = 1.6  # longer than CLIENT_TIMEOUT
+SETTLE = SLOW_SECONDS + 0.4  # real time before the manual clock moves on: a slow write has landed by then
 
 
 RATE_LIMITED = 0.03  # share of API calls refused with a 429 (Exact's headers, see bench.sandboxes)
@@ -80,6 +81,7 @@ class Outcome:
     invoices: int = 0
     credit_notes: int = 0
     duplicates: int = 0
+    duplicated: list[str] = field(default_factory=list)  # references written more than once
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     amount_differences: list[str] = field(default_factory=list)
@@ -215,18 +217,18 @@ def drive(
     httpx.post(faults, json=fault_rules(slow_responses), timeout=30).raise_for_status()
     httpx.post(rate_limits, json={"probability": RATE_LIMITED}, timeout=30).raise_for_status()
     _ensure_webhooks(app)
-    drain(app, runtime, batched=batched)  # the backlog
+    drain(app, runtime, batched=batched, settle=SETTLE)  # the backlog
     shop.place_orders(live)  # live, by webhook
     shop.refund_some(_refund_candidates(shop), refunds)
     shop.wait_for_webhooks()
-    drain(app, runtime, poll=False)
+    drain(app, runtime, poll=False, settle=SETTLE)
     shop.set_webhooks("disabled")  # the receiver is "down": only the poll sees these
     before = shop.deliveries()
     shop.place_orders(live)
     shop.refund_some(_refund_candidates(shop), refunds)
     shop.wait_for_webhooks()
     outcome.webhook_deliveries_while_disabled = shop.deliveries() - before
-    drain(app, runtime, batched=batched)
+    drain(app, runtime, batched=batched, settle=SETTLE)
     _ensure_webhooks(app)  # the receiver is healthy again: re-activated
     outcome.unsettled_under_faults = sum(e.state != LedgerState.SENT for e in _ledger(app))
     fired = httpx.get(faults, timeout=30).json()["rules"]
@@ -237,7 +239,7 @@ def drive(
     outcome.faults_fired["429 (Exact headers)"] = httpx.get(rate_limits, timeout=30).json()["fired"]
     httpx.delete(faults, timeout=30).raise_for_status()
     httpx.post(rate_limits, json={"probability": 0}, timeout=30).raise_for_status()
-    drain(app, runtime, batched=batched)  # the last scheduled pass, faults gone
+    drain(app, runtime, batched=batched, settle=SETTLE)  # the last scheduled pass, faults gone
     outcome.exact_calls = exact_calls(exact) - calls
     outcome.seconds = time.perf_counter() - started
     check(app, exact, shop.orders(), outcome)
@@ -259,6 +261,7 @@ def check(app: App, exact: dict[str, Any], orders: list[Order], outcome: Outcome
     outcome.missing = sorted(set(expected) - set(documents))
     outcome.unexpected = sorted(set(documents) - set(expected))
     outcome.duplicates = sum(len(rows) - 1 for rows in documents.values())
+    outcome.duplicated = sorted(ref for ref, rows in documents.items() if len(rows) > 1)
     rows = [row for ref in documents for row in documents[ref]]
     outcome.invoices = sum(row["type"] == 8020 for row in rows)
     outcome.credit_notes = sum(row["type"] == 8021 for row in rows)
@@ -308,7 +311,14 @@ def figures(outcome: Outcome, mode: str) -> list[Figure]:
     print(
         f"not sent while faults were on (settled after they were cleared): {outcome.unsettled_under_faults}"
     )
-    for name in ("missing", "unexpected", "amount_differences", "failed_records", "reconcile_findings"):
+    for name in (
+        "missing",
+        "unexpected",
+        "duplicated",
+        "amount_differences",
+        "failed_records",
+        "reconcile_findings",
+    ):
         values = getattr(outcome, name)
         if values:
             print(f"{name}: {values[:10]}")

@@ -7,6 +7,7 @@ and the fix; the benchmarks measure the flow on a complete catalogue).
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -76,16 +77,28 @@ def manual_runtime(app: App, real_time: bool = False) -> Runtime:
     `real_time`: the clock also moves with real time. Needed when the Exact client may wait for a rate
     window (a 429): it sleeps in real time until the runtime's clock passes the window's reset.
     """
-    quick = RetryPolicy(backoff=Backoff(base=1, factor=2, cap=30, max_attempts=12), rate_wait_seconds=5)
+    quick = RetryPolicy(
+        backoff=Backoff(base=1, factor=2, cap=30, max_attempts=12), rate_wait_seconds=5, settle_seconds=5
+    )
     clock = ManualClock(scale=1.0 if real_time else 0.0)
     return Runtime(app, RuntimeOptions(policy=quick, clock=clock))
 
 
-def drain(app: App, runtime: Runtime, poll: bool = True, rounds: int = 200, *, batched: bool = False) -> int:
+def drain(
+    app: App,
+    runtime: Runtime,
+    poll: bool = True,
+    rounds: int = 200,
+    *,
+    batched: bool = False,
+    settle: float = 0.0,
+) -> int:
     """Optionally poll the shop, then run waiting work (new records and due retries) until nothing is left,
     moving the manual clock on when the only work left waits for its retry time; jobs run.
 
-    `batched`: the poll writes what it stores in batches, as `sync --once` does."""
+    `batched`: the poll writes what it stores in batches, as `sync --once` does. `settle`: real seconds to
+    wait before each move of the clock, so that a call still running at a slow sandbox has finished by
+    the time the clock says it has (the engine's `settle_seconds` counts on it)."""
     clock = runtime.clock
     assert isinstance(clock, ManualClock), "drain needs a runtime on a ManualClock"
     if poll:
@@ -98,6 +111,7 @@ def drain(app: App, runtime: Runtime, poll: bool = True, rounds: int = 200, *, b
         if not jobs:
             if not processing.waiting_work(app.db, runtime.now() + timedelta(days=1)):
                 return ran
+            time.sleep(settle)
             clock.advance(60)
             continue
         for job in jobs:

@@ -16,7 +16,9 @@ from ml_connector.store.models import LedgerEntry, LedgerState
 from tests.engine.conftest import Pair
 from tests.engine.fakes import FakeTarget, unknown
 
-POLICY = RetryPolicy(backoff=Backoff(base=10, factor=2, cap=1000, max_attempts=3), lease_seconds=60)
+POLICY = RetryPolicy(
+    backoff=Backoff(base=10, factor=2, cap=1000, max_attempts=3), lease_seconds=60, settle_seconds=0
+)
 
 
 def make(db: Database, clock: ManualClock, target: FakeTarget | None = None) -> tuple[Writer, FakeTarget]:
@@ -81,6 +83,20 @@ def test_retries_back_off_exponentially_then_the_record_is_dead(db, pair, clock)
     assert 5 <= waits[0] <= 10 and 10 <= waits[1] <= 20  # full jitter within the doubling bound
     assert entry.state == LedgerState.DEAD and entry.attempts == 3
     assert kinds(db, "shop:order:9")[-1] == "dead"
+
+
+def test_an_unknown_outcome_is_looked_up_only_once_the_write_has_settled(db, pair, clock):
+    target = FakeTarget()
+    writer = Writer(db, target, clock=clock, policy=RetryPolicy(settle_seconds=120), worker_id="w1")
+    target.fail_next("create", unknown())  # the POST may still be running at the target
+    result = writer.write(pair.intent("10"))
+    with db.session() as session:
+        entry = session.get_one(LedgerEntry, result.ledger_id)
+    assert entry.state == LedgerState.UNKNOWN and entry.next_attempt_at is not None
+    assert entry.next_attempt_at.timestamp() - clock.time() >= 120  # not after the 30 s backoff
+    clock.advance(60)
+    assert writer.write(pair.intent("10")).note.startswith("waiting")
+    assert target.calls == [("create", "SalesInvoices")]  # no lookup yet
 
 
 def test_a_rejection_parks_the_record_with_the_targets_message(db, pair, clock):

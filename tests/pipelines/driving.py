@@ -19,7 +19,9 @@ from ml_connector.store.models import InboxMessage, InboxState
 
 def quick_runtime(app: App) -> Runtime:
     """A runtime with short retry waits on a manual clock (`drain` moves it on)."""
-    quick = RetryPolicy(backoff=Backoff(base=1, factor=2, cap=30, max_attempts=8), rate_wait_seconds=5)
+    quick = RetryPolicy(
+        backoff=Backoff(base=1, factor=2, cap=30, max_attempts=8), rate_wait_seconds=5, settle_seconds=5
+    )
     return Runtime(app, RuntimeOptions(policy=quick, clock=ManualClock()))
 
 

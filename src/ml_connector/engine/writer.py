@@ -679,7 +679,7 @@ class Writer:
             error_kind=error_kind,
             last_error=message,
             detail=detail,
-            next_attempt_at=self._retry_time(entry.attempts),
+            next_attempt_at=self._retry_time(entry.attempts, settle=state == LedgerState.UNKNOWN),
         )
         return self._result(entry, f"retrying at {entry.next_attempt_at}")
 
@@ -699,8 +699,11 @@ class Writer:
 
     # -- persistence helpers -------------------------------------------------------------------
 
-    def _retry_time(self, attempt: int) -> datetime:
-        return self._now() + timedelta(seconds=self.policy.backoff.delay(attempt))
+    def _retry_time(self, attempt: int, *, settle: bool = False) -> datetime:
+        """When to try again; after an unknown outcome not before the write that may still be running at
+        the target has settled, so that the lookup by reference cannot miss it (and send it twice)."""
+        wait = self.policy.backoff.delay(attempt)
+        return self._now() + timedelta(seconds=max(wait, self.policy.settle_seconds) if settle else wait)
 
     def _now(self) -> datetime:
         return utc_datetime(self.clock)
