@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from ml_connector.app import App
 from ml_connector.demo.connect import connect_exact
 from ml_connector.demo.setup import connect_woocommerce, mirror_catalogue, shop_skus, woo_sync_settings
-from ml_connector.engine import processing
+from ml_connector.engine import inbox, processing
 from ml_connector.engine.replay import replay_one
 from ml_connector.exact.client import ExactClient
 from ml_connector.exact.sandbox import ExactSandbox
@@ -23,6 +23,7 @@ from ml_connector.store.models import (
     LedgerState,
     SyncCursor,
 )
+from ml_connector.webhooks import Verified
 from ml_connector.woocommerce.client import WooClient
 from ml_connector.woocommerce.sandbox import WooSandbox
 from tests.pipelines.driving import drain, inbox_errors, quick_runtime
@@ -376,3 +377,25 @@ def test_ping_checks_the_sync_settings_against_exact(app: App, shop) -> None:
     assert {c.name for c in failing} >= {"sync setting shipping.item_code"}
     assert any("99" in c.detail for c in failing)
     assert all(c.fix for c in failing)
+
+
+def test_a_webhook_maps_the_order_as_it_is_now_not_as_an_earlier_poll_read_it(
+    app: App, shop, exact_sandbox, woo_sandbox
+) -> None:
+    sandbox, info = exact_sandbox
+    woo, _ = woo_sandbox
+    runtime = quick_runtime(app)
+    drain(app, runtime)
+    order = next(o for o in _woo_orders(app) if o.status == "completed" and not o.refunds)
+    shop_id = _shop_id(app)
+    flow = runtime.flows.get(shop_id)
+    list(flow.poll("orders", None))  # a poll reads the order again (nothing new: no message is stored)
+    woo.store.create_refund(order.id, amount=Decimal("1.00"), reason="after the poll")
+    delivery = Verified(f"d-{order.id}", "order.updated", str(order.id))
+    with app.db.session() as session:
+        inbox.store_delivery(session, shop_id, delivery, b"{}", {}, runtime.now())
+    for job in processing.waiting_work(app.db, runtime.now()):  # the delivery, before any new poll
+        runtime.run_job(job.kind, job.id)
+
+    credits = [ref for ref in _documents(sandbox, info) if ref.startswith(f"WC-SHOP1-{order.id}-R")]
+    assert len(credits) == 1

@@ -148,6 +148,8 @@ class WooToExact(ExactTargetFlow):
         if topic == "order.deleted":
             self.process("order_deleted", resource_id)
         elif topic.startswith("order."):
+            with self._lock:  # a delivery means the order changed: never map what an earlier poll read
+                self._recent.pop(int(resource_id), None)
             self.process(ORDER, resource_id)
         elif topic.startswith("customer."):
             self.process(CUSTOMER, resource_id)
