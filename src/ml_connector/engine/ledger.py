@@ -18,6 +18,10 @@ from ml_connector.store.models import LedgerEntry, LedgerState
 
 _UNIQUE = ("source_connection_id", "source_type", "source_id", "target_entity")
 RETRYABLE = (LedgerState.PENDING, LedgerState.UNKNOWN)
+CRASHED_WHILE_SENDING = (
+    "a worker stopped while sending: the outcome is unknown and is verified by reference "
+    "before any new attempt"
+)
 PARKED = (LedgerState.FAILED, LedgerState.DEAD)
 
 
@@ -267,8 +271,7 @@ def mark_unknown_after_crash(session: Session, entry: LedgerEntry, now: datetime
         connection_id=entry.source_connection_id,
         from_state=LedgerState.SENDING.value,
         to_state=LedgerState.UNKNOWN.value,
-        message="a worker stopped while sending: the outcome is unknown and is verified by reference "
-        "before any new attempt",
+        message=CRASHED_WHILE_SENDING,
     )
 
 

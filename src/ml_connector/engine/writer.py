@@ -298,8 +298,7 @@ class Writer:
                 entry,
                 LedgerState.UNKNOWN,
                 "lease_expired",
-                "a worker stopped while sending: the outcome is unknown and is verified "
-                "by reference before any new attempt",
+                ledger.CRASHED_WHILE_SENDING,
                 error_kind="crash",
             )
         if entry.state == LedgerState.SENT:
