@@ -372,32 +372,13 @@ def _unknown_items(items: Sequence[SalesDocumentItem], order: Order, record: str
 def invoice_lines(
     invoice: Invoice, order: Order, mapping: MappingDoc, shop: ShopContext, record: str
 ) -> MappedLines:
-    unknown = _unknown_items(invoice.items, order, record)
-    if unknown is not None:
-        return unknown
-    items = [ItemAmounts.of_document_item(item, order) for item in invoice.items]
     totals = DocumentAmounts(invoice.shipping_amount, invoice.shipping_tax_amount, invoice.discount_amount)
-    store_id = invoice.store_id if invoice.store_id is not None else order.store_id
-    needs_items = mapping.booking is Booking.SALES_INVOICE
-    return map_document_lines(
-        order,
-        items,
-        totals,
-        store_id=store_id,
-        mapping=mapping,
-        shop=shop,
-        record=record,
-        needs_items=needs_items,
-    )
+    return _document_lines(invoice, order, totals, mapping, shop, record, credit=False)
 
 
 def credit_memo_lines(
     credit_memo: CreditMemo, order: Order, mapping: MappingDoc, shop: ShopContext, record: str
 ) -> MappedLines:
-    unknown = _unknown_items(credit_memo.items, order, record)
-    if unknown is not None:
-        return unknown
-    items = [ItemAmounts.of_document_item(item, order) for item in credit_memo.items]
     totals = DocumentAmounts(
         credit_memo.shipping_amount,
         credit_memo.shipping_tax_amount,
@@ -405,18 +386,34 @@ def credit_memo_lines(
         credit_memo.adjustment_positive,
         credit_memo.adjustment_negative,
     )
-    store_id = credit_memo.store_id if credit_memo.store_id is not None else order.store_id
-    needs_items = mapping.booking is Booking.SALES_INVOICE
+    return _document_lines(credit_memo, order, totals, mapping, shop, record, credit=True)
+
+
+def _document_lines(
+    document: Invoice | CreditMemo,
+    order: Order,
+    totals: DocumentAmounts,
+    mapping: MappingDoc,
+    shop: ShopContext,
+    record: str,
+    *,
+    credit: bool,
+) -> MappedLines:
+    """The lines of an invoice or credit memo: its items (each must be one of the order's) and totals."""
+    unknown = _unknown_items(document.items, order, record)
+    if unknown is not None:
+        return unknown
+    items = [ItemAmounts.of_document_item(item, order) for item in document.items]
     return map_document_lines(
         order,
         items,
         totals,
-        store_id=store_id,
+        store_id=document.store_id if document.store_id is not None else order.store_id,
         mapping=mapping,
         shop=shop,
         record=record,
-        needs_items=needs_items,
-        credit=True,
+        needs_items=mapping.booking is Booking.SALES_INVOICE,
+        credit=credit,
     )
 
 
