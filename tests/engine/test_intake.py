@@ -34,7 +34,10 @@ def test_polls_store_each_change_once_and_advance_the_watermark(world: ShopWorld
     assert (first.seen, len(first.new_ids), first.watermark) == (3, 3, T0 + timedelta(seconds=5))
     with world.app.db.session() as session:
         mark = load(session, world.shop_id, "orders")
-    assert mark.boundary == {"order:2", "order:3"}
+    assert mark.boundary == {
+        f"order:2:{at(5)}",
+        f"order:3:{at(5)}",
+    }  # the records at the watermark, by version
 
     world.shop.put("4", modified=at(5))  # same second as the boundary, arrived late
     world.shop.put("1", modified=at(30))  # changed again

@@ -112,7 +112,7 @@ def test_verify_webhook_accepts_every_real_delivery(app: App, conn_for, capture:
     assert isinstance(result, Verified)
     payload = json.loads(capture.body)
     resource = capture.headers["X-WC-Webhook-Resource"]
-    assert result.dedup_key == f"{resource}:{payload['id']}:{payload['date_modified_gmt']}"
+    assert result.dedup_key.startswith(f"{resource}:{payload['id']}:{payload['date_modified_gmt']}:")
     assert result.topic == capture.headers["X-WC-Webhook-Topic"]
     assert result.resource_id == str(payload["id"])
     assert result.reply.status == 200
@@ -142,6 +142,19 @@ def test_created_and_updated_from_one_request_are_one_event_but_delivery_id_is_n
     body = created.body.replace(b'"id":25', b'"id":26', 1)
     other = dict(created.headers, **{"X-WC-Webhook-Signature": signature.sign(body, created.secret)})
     assert verify_webhook(app, conn, body, other).dedup_key != keys[0]  # type: ignore[union-attr]
+
+
+def test_a_change_in_the_same_second_is_a_new_event(app: App, conn_for) -> None:
+    updated = delivery(WOO_REAL / "webhook-order-updated.http.txt")
+    conn = conn_for(updated.secret)
+    payload = json.loads(updated.body)
+    payload["refunds"] = [{"id": 99, "reason": "", "total": "-5.00"}]  # refunded, date_modified unchanged
+    body = json.dumps(payload).encode()
+    headers = dict(updated.headers, **{"X-WC-Webhook-Signature": signature.sign(body, updated.secret)})
+    before = verify_webhook(app, conn, updated.body, updated.headers)
+    after = verify_webhook(app, conn, body, headers)
+    assert isinstance(before, Verified) and isinstance(after, Verified)
+    assert after.dedup_key != before.dedup_key
 
 
 def test_deleted_payload_without_date_is_keyed_by_body_hash(app: App, conn_for) -> None:

@@ -31,7 +31,8 @@ class Watermark:
 
 
 def _key(change: Change) -> str:
-    return f"{change.source_type}:{change.source_id}"
+    # with the version: a record changed again within the watermark's second is not taken already
+    return f"{change.source_type}:{change.source_id}:{change.version or ''}"
 
 
 def load(session: Session, connection_id: int, stream: str) -> Watermark:

@@ -75,6 +75,13 @@ class _BatchAccounts:
     new: NewAccounts = field(default_factory=NewAccounts)
 
 
+def _order_version(order: Order) -> str:
+    """date_modified_gmt has whole seconds: a status change or refund in the same second is a new
+    version all the same."""
+    refunds = ",".join(str(refund.id) for refund in order.refunds)
+    return f"{order.date_modified_gmt.isoformat()}|{order.status}|{refunds}"
+
+
 class SyncSettingsError(ValueError):
     """The connection's sync settings are missing or wrong; the message names the setting and the fix."""
 
@@ -174,7 +181,7 @@ class WooToExact(ExactTargetFlow):
         for order in self.woo.changed_orders(since, overlap=self.overlap):
             self._remember(order)
             modified = order.date_modified_gmt
-            yield Change(ORDER, str(order.id), modified, modified.isoformat(), record=order)
+            yield Change(ORDER, str(order.id), modified, _order_version(order), record=order)
 
     def _remember(self, order: Order) -> None:
         with self._lock:

@@ -199,15 +199,17 @@ def _webhook_secret(app: App, conn: Connection) -> SecretStr:
 
 
 def dedup_key(resource: str, body: bytes, payload: Any) -> tuple[str, str | None]:
-    """(key, resource id) identifying the EVENT: resource + id + date_modified_gmt when the body has them.
+    """(key, resource id) identifying the EVENT: resource + id + date_modified_gmt + a digest of the body.
 
-    Never the Delivery-ID: WooCommerce derives it from webhook id and the second, so it repeats.
+    Never the Delivery-ID: WooCommerce derives it from webhook id and the second, so it repeats. Nor the
+    time alone: it has whole seconds, and a refund in the second of the previous change is a new state.
+    The created and updated deliveries of one request carry the same body: one event.
     """
     if isinstance(payload, dict) and payload.get("id") is not None:
         resource_id = str(payload["id"])
         modified = payload.get("date_modified_gmt") or payload.get("date_created_gmt")
         if modified:
-            return f"{resource}:{resource_id}:{modified}", resource_id
+            return f"{resource}:{resource_id}:{modified}:{hashlib.sha256(body).hexdigest()[:16]}", resource_id
         return f"{resource}:{resource_id}:sha256:{hashlib.sha256(body).hexdigest()}", resource_id
     return f"{resource}:sha256:{hashlib.sha256(body).hexdigest()}", None
 
