@@ -14,7 +14,7 @@ from rich.console import Console
 
 from ml_connector.app import App
 from ml_connector.demo import setup
-from ml_connector.engine.flows import flow_for, load_builtin_flows
+from ml_connector.engine.flows import flow_for
 from ml_connector.exact import odata
 from ml_connector.exact.client import ExactClient
 from ml_connector.exact.sandbox import ExactSandbox
@@ -76,7 +76,6 @@ def shop(
         client = WooClient.for_connection(app, SHOP)
         _give_every_product_a_sku(client)
         setup.mirror_catalogue(exact_client, exact_info, setup.shop_skus(client))
-        load_builtin_flows()
         flow = flow_for(app, SHOP)
         assert isinstance(flow, WooToExact)
         shop = Shop(woo, exact_info, exact_client, client, flow)

@@ -26,12 +26,14 @@ from ml_connector.sandbox_kit.clock import Clock, SystemClock
 from ml_connector.store.connections import get_connection
 from ml_connector.store.models import Connection
 
-# The modules that register the built-in flows when imported.
-BUILTIN_FLOW_MODULES = (
-    "ml_connector.pipelines.woocommerce",
-    "ml_connector.pipelines.adobe_commerce",
-    "ml_connector.pipelines.exact_events",
-)
+# The modules that register the built-in flows when imported, by the connection kind they serve: each
+# is imported when a connection of its kind first needs its flow (a process syncing one shop does not
+# pay for loading the others).
+BUILTIN_FLOW_MODULES = {
+    "woocommerce": "ml_connector.pipelines.woocommerce",
+    "adobe_commerce": "ml_connector.pipelines.adobe_commerce",
+    "exact": "ml_connector.pipelines.exact_events",
+}
 
 
 @dataclass(frozen=True)
@@ -130,19 +132,20 @@ class FlowRegistry:
             self._factories[kind] = factory
 
     def kinds(self) -> list[str]:
-        return sorted(self._factories)
+        return sorted(set(self._factories) | set(BUILTIN_FLOW_MODULES))
 
     def has(self, conn: Connection) -> bool:
-        return flow_key(conn) in self._factories
+        return flow_key(conn) in self._factories or flow_key(conn) in BUILTIN_FLOW_MODULES
 
     def build(self, context: FlowContext) -> Flow:
         kind = flow_key(context.connection)
+        if kind not in self._factories and kind in BUILTIN_FLOW_MODULES:
+            importlib.import_module(BUILTIN_FLOW_MODULES[kind])  # registers itself
         factory = self._factories.get(kind)
         if factory is None:
-            known = ", ".join(self.kinds()) or "none"
             raise UnknownFlowError(
                 f"no flow syncs connections of kind '{kind}' (connection '{context.connection.name}'); "
-                f"flows are registered for: {known}"
+                f"flows are registered for: {', '.join(self.kinds())}"
             )
         return factory(context)
 
@@ -156,16 +159,6 @@ registry = FlowRegistry()
 
 def register_flow(kind: str, factory: FlowFactory) -> None:
     registry.register(kind, factory)
-
-
-def load_builtin_flows() -> None:
-    """Import the flow modules so that they register themselves (absent ones are skipped)."""
-    for module in BUILTIN_FLOW_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
 
 
 def flow_for(app: App, connection: str | int, **context: Any) -> Flow:

@@ -214,6 +214,25 @@ def entries_of(session: Session, source: SourceRecord) -> Sequence[LedgerEntry]:
     ).all()
 
 
+def entries_of_many(session: Session, sources: Collection[SourceRecord]) -> list[LedgerEntry]:
+    """`entries_of` for several source records of one connection, in one query (by id)."""
+    if not sources:
+        return []
+    connections = {source.connection_id for source in sources}
+    assert len(connections) == 1, "entries_of_many reads one connection's records"
+    wanted = {(source.type, source.id) for source in sources}
+    rows = session.scalars(
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.source_connection_id == connections.pop(),
+            LedgerEntry.source_type.in_({kind for kind, _ in wanted}),
+            LedgerEntry.source_id.in_({ident for _, ident in wanted}),
+        )
+        .order_by(LedgerEntry.id)
+    )
+    return [entry for entry in rows if (entry.source_type, entry.source_id) in wanted]
+
+
 def linked_ids(
     session: Session, sources: Collection[SourceRecord], entity: str
 ) -> dict[tuple[str, str], str]:

@@ -15,7 +15,9 @@ import os
 import socket
 import threading
 import uuid
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +47,9 @@ from ml_connector.store.models import LedgerEntry, LedgerState
 # Successful sends of a batch are recorded in groups of this many, or after this many seconds.
 _FLUSH_EVERY = 50
 _FLUSH_SECONDS = 1.0
+# A batch's creates are recorded `sending` in chunks that grow from the first (so that the first call
+# goes out early) to the largest (fewer transactions).
+_FIRST_CHUNK, _MAX_CHUNK = 4, 32
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,16 @@ class _LeaseLost(Exception):
     """Another worker took over the row (our lease expired); stop without writing anything."""
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """A plain first create of `write_many`: claimed, leased, not mapped yet."""
+
+    index: int  # position in the caller's list
+    entry: LedgerEntry
+    intent: WriteIntent
+    created: bool
+
+
 @dataclass
 class _BatchSend:
     """A first create of `write_many`, mapped and waiting for its call."""
@@ -90,7 +105,6 @@ class _Outcomes:
         self.writer = writer
         self.rows: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
-        self.held: set[int] | None = None  # None: every lease of the batch, until a renewal says otherwise
         self._since = writer.clock.time()
 
     def sent(self, send: _BatchSend, message: str) -> None:
@@ -138,13 +152,27 @@ class _Outcomes:
         with self.writer.db.locked_session() as session:
             ledger.release_leases(session, [ledger_id], self.writer.worker_id)
 
-    def renew(self, ledger_ids: list[int]) -> datetime:
-        """Extend the leases of the records still to send; returns the new end."""
-        self.flush()
-        until = self.writer._now() + timedelta(seconds=self.writer.policy.lease_seconds)
+
+class _Lease:
+    """The leases of a batch's rows while the sender works through them. The sender renews them when half
+    gone (it is the thread that knows how long the calls take); a row whose lease went to another worker
+    meanwhile is not sent."""
+
+    def __init__(self, writer: Writer, until: datetime) -> None:
+        self.writer, self.until = writer, until
+        self.ids: list[int] = []  # the rows recorded `sending` so far
+        self.lost: set[int] = set()
+
+    def keep_up(self) -> None:
+        seconds = self.writer.policy.lease_seconds
+        now = self.writer._now()
+        if now < self.until - timedelta(seconds=seconds / 2):
+            return
+        until, ids = now + timedelta(seconds=seconds), list(self.ids)
         with self.writer.db.locked_session() as session:
-            self.held = ledger.renew_leases(session, ledger_ids, self.writer.worker_id, until)
-        return until
+            held = ledger.renew_leases(session, ids, self.writer.worker_id, until)
+        self.lost.update(set(ids) - held)  # rows already recorded (lease released) are never sent again
+        self.until = until
 
 
 def _sending_row(entry: LedgerEntry, now: datetime, lease_until: datetime) -> dict[str, Any]:
@@ -213,11 +241,12 @@ class Writer:
     def write_many(self, intents: Sequence[WriteIntent]) -> list[WriteResult]:
         """`write` for several intents, results in the same order, in a few transactions per batch.
 
-        First creates (the bulk of a sync pass) go together: one transaction claims and leases them, one
-        records them `sending` once they are mapped, each is sent, and the outcomes are recorded in
-        groups. The protocol is `write`'s: a crash in between leaves rows `sending`, verified by reference
-        before any new attempt. Everything else (retries, verification, updates, parked rows, a record
-        named twice) takes `write`'s steps one record at a time.
+        First creates (the bulk of a sync pass) go together: one transaction claims and leases them; they
+        are mapped and recorded `sending` in chunks, each chunk handed to a sender thread that makes the
+        calls one at a time, in order, while the next chunk is mapped and the outcomes are recorded in
+        groups. The protocol is `write`'s: a row is `sending` before its call, so a crash in between
+        leaves evidence that is verified by reference before any new attempt. Everything else (retries,
+        verification, updates, parked rows, a record named twice) takes `write`'s steps one at a time.
         """
         results: dict[int, WriteResult] = {}
         first: dict[ledger.RowKey, int] = {}
@@ -232,18 +261,16 @@ class Writer:
                 leased = ledger.lease_many(session, ids, self.worker_id, now, self.policy.lease_seconds)
                 rows = session.scalars(select(LedgerEntry).where(LedgerEntry.id.in_(ids)))
                 entries = {entry.id: entry for entry in rows}
-            sends: list[_BatchSend] = []
+            planned: list[_Planned] = []
             for (index, intent), ledger_id in zip(batch, ids, strict=True):
                 entry, created = entries[ledger_id], claimed[ledger.row_key(intent)][1]
                 if ledger_id not in leased:
                     results[index] = self._result(entry, "busy: another worker holds it")
-                    continue
-                send = self._first_send(index, entry, intent, created, now)
-                if send is not None:
-                    sends.append(send)
+                elif self._plain_create(entry, now):
+                    planned.append(_Planned(index, entry, intent, created))
                 else:
                     results[index] = self._write_leased(ledger_id, intent, created)
-            results.update(self._send_batch(sends))
+            results.update(self._send_batch(planned, now))
         for index, intent in enumerate(intents):
             if index not in results:  # the same record again: after the first, on its own
                 results[index] = self.write(intent)
@@ -251,20 +278,32 @@ class Writer:
 
     def skip(self, source: SourceRecord, reason: str) -> None:
         """Record that the flow deliberately does not write this record (e.g. a cancelled order)."""
+        self.skip_many([(source, reason)])
+
+    def skip_many(self, skips: Sequence[tuple[SourceRecord, str]]) -> None:
+        """`skip` for several records (each with its reason), in one transaction."""
+        if not skips:
+            return
         now = self._now()
+        reasons = {(s.connection_id, s.type, s.id): reason for s, reason in skips}
         with self.db.locked_session() as session:
-            key = record_key(session, source.connection_id, source.type, source.id)
-            record_event(
+            record_events(
                 session,
-                record_key=key,
-                kind="skipped",
-                at=now,
-                message=reason,
-                connection_id=source.connection_id,
-                detail={"version": source.version},
+                [
+                    event_row(
+                        record_key=self.key_of(source.connection_id, source.type, source.id),
+                        kind="skipped",
+                        at=now,
+                        message=reason,
+                        connection_id=source.connection_id,
+                        detail={"version": source.version},
+                    )
+                    for source, reason in skips
+                ],
             )
-            for entry in ledger.entries_of(session, source):
+            for entry in ledger.entries_of_many(session, [source for source, _ in skips]):
                 if entry.state in (LedgerState.PENDING, *ledger.PARKED):
+                    reason = reasons[(entry.source_connection_id, entry.source_type, entry.source_id)]
                     self._set(
                         session, entry, LedgerState.SKIPPED, "skipped", reason, now, next_attempt_at=None
                     )
@@ -454,30 +493,60 @@ class Writer:
         )
         return self._result(entry, f"{operation}d")
 
-    def _first_send(
-        self, index: int, entry: LedgerEntry, intent: WriteIntent, created: bool, now: datetime
-    ) -> _BatchSend | None:
-        """The batch send of a plain first create (mapped here), or None when `write`'s steps are needed."""
-        plain = (
+    @staticmethod
+    def _plain_create(entry: LedgerEntry, now: datetime) -> bool:
+        """A first create with nothing to verify: `write_many` sends it in its batch."""
+        return (
             entry.state == LedgerState.PENDING
             and entry.target_id is None
             and not ledger.must_verify(entry)
             and (entry.next_attempt_at is None or entry.next_attempt_at <= now)
         )
-        if not plain:
-            return None
-        try:
-            payload = intent.build_payload()
-        except Exception:  # parked with its reason by `write`'s steps, which map it again
-            return None
-        fetched = created or entry.source_version != intent.source.version
-        return _BatchSend(index, entry, intent, payload, payload_digest(payload), fetched)
 
-    def _send_batch(self, sends: list[_BatchSend]) -> dict[int, WriteResult]:
-        """Record the batch `sending`, send each, record the outcomes (see `write_many`)."""
-        if not sends:
-            return {}
+    def _send_batch(self, planned: list[_Planned], now: datetime) -> dict[int, WriteResult]:
+        """Map, record `sending`, send and record the batch's plain creates (see `write_many`)."""
         results: dict[int, WriteResult] = {}
+        unmappable: list[_Planned] = []  # parked with the reason by `write`'s steps (which map it again)
+        lease = _Lease(self, now + timedelta(seconds=self.policy.lease_seconds))
+        outcomes = _Outcomes(self)
+        in_flight: deque[tuple[_BatchSend, Future[str]]] = deque()
+        sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer-send")
+        try:
+            start, size = 0, _FIRST_CHUNK
+            while start < len(planned):
+                sends = []
+                for plan in planned[start : start + size]:
+                    send = self._mapped(plan)
+                    if send is None:
+                        unmappable.append(plan)
+                    else:
+                        sends.append(send)
+                start, size = start + size, min(2 * size, _MAX_CHUNK)
+                for send in self._record_sending(sends, results):
+                    lease.ids.append(send.entry.id)
+                    in_flight.append((send, sender.submit(self._call, send, lease)))
+                self._settle(in_flight, outcomes, results, wait=False)
+            self._settle(in_flight, outcomes, results, wait=True)
+        finally:  # after a failure here, calls not begun are not made: their rows stay `sending`
+            sender.shutdown(wait=True, cancel_futures=True)
+        outcomes.flush()
+        for plan in unmappable:
+            results[plan.index] = self._write_leased(plan.entry.id, plan.intent, plan.created)
+        return results
+
+    @staticmethod
+    def _mapped(plan: _Planned) -> _BatchSend | None:
+        try:
+            payload = plan.intent.build_payload()
+        except Exception:
+            return None
+        fetched = plan.created or plan.entry.source_version != plan.intent.source.version
+        return _BatchSend(plan.index, plan.entry, plan.intent, payload, payload_digest(payload), fetched)
+
+    def _record_sending(self, sends: list[_BatchSend], results: dict[int, WriteResult]) -> list[_BatchSend]:
+        """Record the sends `sending` (with their trail) in one transaction; those whose lease is held."""
+        if not sends:
+            return []
         with self.db.locked_session() as session:
             held = ledger.still_leased(session, [send.entry.id for send in sends], self.worker_id)
             for send in sends:
@@ -494,15 +563,30 @@ class Writer:
                 session, self.worker_id, (_sending_row(s.entry, now, lease_until) for s in sends)
             )
             record_events(session, events)
-        outcomes = _Outcomes(self)
-        for position, send in enumerate(sends):
-            if self._now() >= lease_until - timedelta(seconds=self.policy.lease_seconds / 2):
-                lease_until = outcomes.renew([s.entry.id for s in sends[position:]])
-            if outcomes.held is not None and send.entry.id not in outcomes.held:
-                results[send.index] = self._result(send.entry, "lease lost to another worker")
-                continue
+        return sends
+
+    def _call(self, send: _BatchSend, lease: _Lease) -> str:
+        """The sender thread's part: the call, unless the row's lease went to another worker."""
+        lease.keep_up()
+        if send.entry.id in lease.lost:
+            raise _LeaseLost
+        return self.target.create(send.intent.entity, send.payload)
+
+    def _settle(
+        self,
+        in_flight: deque[tuple[_BatchSend, Future[str]]],
+        outcomes: _Outcomes,
+        results: dict[int, WriteResult],
+        *,
+        wait: bool,
+    ) -> None:
+        """Record the outcomes of the calls made, in call order; `wait` for all of them."""
+        while in_flight and (wait or in_flight[0][1].done()):
+            send, call = in_flight.popleft()
             try:
-                target_id = self.target.create(send.intent.entity, send.payload)
+                target_id = call.result()
+            except _LeaseLost:
+                results[send.index] = self._result(send.entry, "lease lost to another worker")
             except Exception as exc:
                 unknown = OutcomeUnknownError(f"unexpected {type(exc).__name__}: {exc}", system="engine")
                 outcomes.flush()  # earlier outcomes first, in the trail as in time
@@ -510,12 +594,10 @@ class Writer:
                     send.entry, exc if isinstance(exc, RemoteError) else unknown
                 )
                 outcomes.release(send.entry.id)
-                continue
-            send.entry.state, send.entry.target_id = LedgerState.SENT, target_id
-            outcomes.sent(send, f"created {send.intent.entity} {target_id}")
-            results[send.index] = self._result(send.entry, "created")
-        outcomes.flush()
-        return results
+            else:
+                send.entry.state, send.entry.target_id = LedgerState.SENT, target_id
+                outcomes.sent(send, f"created {send.intent.entity} {target_id}")
+                results[send.index] = self._result(send.entry, "created")
 
     def _sending_events(self, send: _BatchSend, now: datetime) -> list[dict[str, Any]]:
         """The events `write` records up to the call: fetched (when new), mapped, attempt."""
@@ -564,14 +646,18 @@ class Writer:
         return events
 
     def _record_key(self, entry: LedgerEntry) -> str:
-        name = self._names.get(entry.source_connection_id)
+        return self.key_of(entry.source_connection_id, entry.source_type, entry.source_id)
+
+    def key_of(self, connection_id: int, source_type: str, source_id: str) -> str:
+        """The record's audit key ("<connection>:<type>:<id>"), the connection's name read once."""
+        name = self._names.get(connection_id)
         if name is None:
             with self.db.read_session() as session:
-                name = connection_name(session, entry.source_connection_id)
+                name = connection_name(session, connection_id)
             if name is None:
-                raise NotFoundError(f"connection id {entry.source_connection_id} does not exist")
-            self._names[entry.source_connection_id] = name
-        return str(RecordKey(name, entry.source_type, entry.source_id))
+                raise NotFoundError(f"connection id {connection_id} does not exist")
+            self._names[connection_id] = name
+        return str(RecordKey(name, source_type, source_id))
 
     def _after_send_error(self, entry: LedgerEntry, exc: RemoteError) -> WriteResult:
         response = {

@@ -73,6 +73,7 @@ from ml_connector.pipelines.exact_flow import (
     CUSTOMER,
     EXACT_ACCOUNT,
     ExactTargetFlow,
+    ShopCustomer,
     guest_account_code,
 )
 from ml_connector.pipelines.gl_mappings import MappingCache, StoredMapping, load_masterdata
@@ -380,17 +381,16 @@ class AdobeToExact(ExactTargetFlow):
 
     def process_customer(self, customer_id: int) -> None:
         customer = Customer.model_validate(self.adobe.get(f"/V1/customers/{customer_id}"))
-        source = self._versioned(CUSTOMER, customer.id, customer.updated_at)
-        match = match_account(
-            linked_account_id=self.writer.link(source, ACCOUNTS),
+        code = self.settings.customer_code(customer.id)
+        shop_customer = ShopCustomer(
+            source=self._versioned(CUSTOMER, customer.id, customer.updated_at),
             email=customer.email,
-            candidates=self.view().candidates(customer.email),
+            master_data=customers.master_data_from_customer(customer),
+            draft=lambda: customers.account_for_customer(customer, code),
         )
-        if match.account_id is None:
-            code = self.settings.customer_code(customer.id)
-            self._create_account(source, customers.account_for_customer(customer, code))
-        elif self.view().account(match.account_id) is not None:
-            self.sync_master_data(source, customers.master_data_from_customer(customer), match.account_id)
+        failure = self.sync_customers([shop_customer]).get(shop_customer.source.id)
+        if failure is not None:
+            raise failure
 
     def shop_master_data(self, customer_id: str) -> MasterData:
         customer = Customer.model_validate(self.adobe.get(f"/V1/customers/{customer_id}"))

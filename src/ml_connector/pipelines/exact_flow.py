@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from ml_connector.engine.audit import record_event
+from ml_connector.engine.audit import event_row, record_events
 from ml_connector.engine.flows import Change, FlowContext
 from ml_connector.engine.intent import SourceRecord, UpdateRule, WriteIntent
-from ml_connector.engine.records import record_key
 from ml_connector.engine.target import Target
 from ml_connector.engine.writer import Writer
 from ml_connector.exact.client import ExactClient
@@ -25,8 +25,8 @@ from ml_connector.flows.accounts import (
     AccountDraft,
     MasterData,
     SyncAction,
-    SyncDecision,
     decide_master_data_sync,
+    match_account,
 )
 from ml_connector.flows.accounts import master_data_from_account as exact_master_data
 from ml_connector.flows.problems import MappingError
@@ -39,6 +39,25 @@ CUSTOMER, EXACT_ACCOUNT, ACCOUNTS = "customer", "exact_account", "Accounts"
 # Entities refreshed before each pass: new Accounts and Items matter for matching; the rest rarely move.
 PASS_REFRESH = ("Items", "Accounts")
 MASTER_DATA_MAX_AGE = timedelta(hours=1)  # VAT codes, journals, GL accounts ... are re-read this often
+
+
+class Note(NamedTuple):
+    """An audit event of a record that changes no ledger state: `kind` ("ignored", "conflict" ...) and
+    what happened, in words."""
+
+    source: SourceRecord
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ShopCustomer:
+    """A shop customer as the Account sync needs it (see `ExactTargetFlow.sync_customers`)."""
+
+    source: SourceRecord
+    email: str | None
+    master_data: MasterData
+    draft: Callable[[], AccountDraft]  # the Account to create (Code set) when no link or e-mail matches
 
 
 class RecordWaiting(RuntimeError):
@@ -177,33 +196,97 @@ class ExactTargetFlow(ABC):
         self.links.set_many(fingerprints)
         return created
 
-    def sync_master_data(self, source: SourceRecord, shop: MasterData, account_id: str) -> SyncDecision:
-        """Bring a linked customer and its Account in line: Exact wins conflicts, echoes are recognised."""
+    def sync_customers(self, customers: Sequence[ShopCustomer]) -> dict[str, Exception]:
+        """Shop customers to Accounts, as one batch: by stored link, then e-mail, else a new Account; a
+        matched Account and its customer are brought in line (`sync_master_data_many`). What went wrong,
+        by source id; the rest of the batch goes on."""
+        linked = self.writer.links([c.source for c in customers], ACCOUNTS)
+        by_email = self.view().candidates_of(c.email for c in customers)
+        new, keys, later = NewAccounts(), dict[str, AccountKey](), list[ShopCustomer]()
+        matched: dict[str, list[ShopCustomer]] = {}
+        failures: dict[str, Exception] = {}
+        for customer in customers:
+            source = customer.source
+            try:
+                match = match_account(
+                    linked_account_id=linked.get((source.type, source.id)),
+                    email=customer.email,
+                    candidates=by_email.get(masterdata.normal_email(customer.email), []),
+                )
+                if match.account_id is not None:
+                    matched.setdefault(match.account_id, []).append(customer)
+                elif new.with_email(customer.email) is not None:
+                    later.append(customer)  # matches the Account an earlier customer of the batch gets
+                else:
+                    keys[source.id] = new.add(source, customer.draft())
+            except Exception as exc:
+                failures[source.id] = exc
+        created = self._create_accounts(new)
+        failures.update(
+            (ident, result) for ident, key in keys.items() if isinstance(result := created[key], Exception)
+        )
+        accounts = self.view().accounts(list(matched))
+        failures.update(
+            self.sync_master_data_many(
+                [
+                    (customer.source, customer.master_data, accounts[account_id])
+                    for account_id, group in matched.items()
+                    if account_id in accounts  # not cached (deleted in Exact?): the next read says
+                    for customer in group
+                ]
+            )
+        )
+        if later:
+            failures.update(self.sync_customers(later))
+        return failures
+
+    def sync_master_data(self, source: SourceRecord, shop: MasterData, account_id: str) -> None:
+        """Bring a linked customer and its Account in line (see `sync_master_data_many`)."""
         account = self.view().account(account_id)
         if account is None:
             raise RecordWaiting(
                 f"Exact Account {account_id} is not in the master-data cache yet: it is read on the next "
                 "pass (or run `ml-connector masterdata refresh`)"
             )
-        sync = decide_master_data_sync(
-            self.links.get(source.type, source.id), shop, exact_master_data(account)
-        )
-        if sync.conflict:
-            self._note(source, "conflict", f"edited on both sides; {sync.reason}")
-        if sync.action == SyncAction.UPDATE_SHOP:
-            self.update_shop_customer(source.id, account)
-            self._note(
-                source, "shop_updated", f"customer {source.id} updated from Exact Account {account_id}"
-            )
-        elif sync.action == SyncAction.UPDATE_EXACT:
-            payload = AccountDraft(shop).update_payload()
-            self.exact.update(ACCOUNTS, account_id, payload)
-            self.view().add_account({**account, **payload})
-            self._note(
-                source, "exact_updated", f"Exact Account {account_id} updated from customer {source.id}"
-            )
-        self.links.set(source.type, source.id, sync.link_hash)
-        return sync
+        failure = self.sync_master_data_many([(source, shop, account)]).get(source.id)
+        if failure is not None:
+            raise failure
+
+    def sync_master_data_many(
+        self, pairs: Sequence[tuple[SourceRecord, MasterData, dict[str, Any]]]
+    ) -> dict[str, Exception]:
+        """Linked customers and their (cached) Accounts in line: Exact wins conflicts, our own writes
+        echoing back are recognised. The link hashes are read and written once for the batch; what went
+        wrong, by source id."""
+        hashes = self.links.get_many([(source.type, source.id) for source, _, _ in pairs])
+        notes: list[Note] = []
+        synced: list[tuple[str, str, str]] = []
+        failures: dict[str, Exception] = {}
+        for source, shop, account in pairs:
+            account_id = str(account["ID"])
+            try:
+                sync = decide_master_data_sync(
+                    hashes.get((source.type, source.id)), shop, exact_master_data(account)
+                )
+                if sync.conflict:
+                    notes.append(Note(source, "conflict", f"edited on both sides; {sync.reason}"))
+                if sync.action == SyncAction.UPDATE_SHOP:
+                    self.update_shop_customer(source.id, account)
+                    message = f"customer {source.id} updated from Exact Account {account_id}"
+                    notes.append(Note(source, "shop_updated", message))
+                elif sync.action == SyncAction.UPDATE_EXACT:
+                    payload = AccountDraft(shop).update_payload()
+                    self.exact.update(ACCOUNTS, account_id, payload)
+                    self.view().add_account({**account, **payload})
+                    message = f"Exact Account {account_id} updated from customer {source.id}"
+                    notes.append(Note(source, "exact_updated", message))
+            except Exception as exc:  # this customer is tried again; the others are in line
+                failures[source.id] = exc
+                continue
+            synced.append((source.type, source.id, sync.link_hash))
+        self._notes(notes)
+        self.links.set_many(synced)
+        return failures
 
     @abstractmethod
     def update_shop_customer(self, customer_id: str, account: dict[str, Any]) -> None:
@@ -247,16 +330,26 @@ class ExactTargetFlow(ABC):
 
     def _note(self, source: SourceRecord, kind: str, message: str) -> None:
         """An audit event of the record that changes no ledger state (ignored, conflict, ...)."""
-        with self.app.db.session() as session:
-            record_event(
-                session,
-                record_key=record_key(session, source.connection_id, source.type, source.id),
-                kind=kind,
-                at=datetime.now(UTC),
-                connection_id=source.connection_id,
-                message=message,
-                detail={"version": source.version},
+        self._notes([Note(source, kind, message)])
+
+    def _notes(self, notes: Sequence[Note]) -> None:
+        """`_note` for several records, in one transaction."""
+        if not notes:
+            return
+        now = datetime.now(UTC)
+        rows = [
+            event_row(
+                record_key=self.writer.key_of(n.source.connection_id, n.source.type, n.source.id),
+                kind=n.kind,
+                at=now,
+                connection_id=n.source.connection_id,
+                message=n.message,
+                detail={"version": n.source.version},
             )
+            for n in notes
+        ]
+        with self.app.db.session() as session:
+            record_events(session, rows)
 
     def _park(self, source: SourceRecord, entity: str, ref: str, error: MappingError) -> None:
         """A record that cannot be mapped yet: a failed ledger entry with the reason, replayable."""

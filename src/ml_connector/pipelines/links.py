@@ -30,6 +30,19 @@ class LinkHashes:
             row = session.get(SyncCursor, (self.connection_id, f"{_PREFIX}{source_type}:{source_id}"))
             return row.value if row is not None else None
 
+    def get_many(self, records: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """`get` for several (source type, source id), in one query: those with a hash."""
+        streams = {f"{_PREFIX}{kind}:{ident}": (kind, ident) for kind, ident in records}
+        if not streams:
+            return {}
+        with self.db.read_session() as session:
+            rows = session.execute(
+                select(SyncCursor.stream, SyncCursor.value).where(
+                    SyncCursor.connection_id == self.connection_id, SyncCursor.stream.in_(list(streams))
+                )
+            )
+            return {streams[stream]: value for stream, value in rows if value is not None}
+
     def set(self, source_type: str, source_id: str, fingerprint: str) -> None:
         self.set_many([(source_type, source_id, fingerprint)])
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,7 @@ from ml_connector.flows.exact_documents import ExactLookups
 from ml_connector.flows.vat import vat_codes_from_exact
 from ml_connector.pipelines.masterdata import (
     cached_record,
+    cached_records,
     cached_rows,
     cached_with_email,
     normal_email,
@@ -51,6 +52,13 @@ class MasterDataView:
         """The cached Account (as Exact returned it, or as we wrote it)."""
         with self.db.read_session() as session:
             return cached_record(session, self.connection_id, ACCOUNTS, account_id)
+
+    def accounts(self, account_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+        """`account` for several ids, in one query: the cached ones, by id."""
+        if not account_ids:
+            return {}
+        with self.db.read_session() as session:
+            return cached_records(session, self.connection_id, ACCOUNTS, account_ids)
 
     def add_account(self, data: dict[str, Any]) -> None:
         """An Account we created or changed: cached at once, so that matching finds it."""

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ml_connector.engine.upsert import upsert
 from ml_connector.exact.client import ExactClient
 from ml_connector.exact.odata import Query
 from ml_connector.store.db import Database
@@ -85,35 +86,30 @@ def _code(row: dict[str, Any], spec: CacheSpec) -> str | None:
 
 
 def _upsert(session: Session, connection_id: int, spec: CacheSpec, rows: Iterable[dict[str, Any]]) -> None:
-    """Insert or update cached rows; only the rows named are loaded (the cache may hold many thousands)."""
-    cleaned = [{k: v for k, v in row.items() if k != "__metadata"} for row in rows]
-    existing: dict[str, CachedRecord] = {}
-    ids = [str(data["ID"]) for data in cleaned]
-    for start in range(0, len(ids), _IN_CHUNK):
-        existing.update(
-            (rec.remote_id, rec)
-            for rec in session.scalars(
-                select(CachedRecord).where(
-                    CachedRecord.connection_id == connection_id,
-                    CachedRecord.entity == spec.entity,
-                    CachedRecord.remote_id.in_(ids[start : start + _IN_CHUNK]),
-                )
-            )
-        )
-    for data in cleaned:
-        remote_id = str(data["ID"])
+    """Insert or update cached rows in one executemany, loading none (the cache may hold many thousands)."""
+    now = datetime.now(UTC)
+    values: dict[str, dict[str, Any]] = {}  # by id: a row named twice (paged reads may overlap) once
+    for row in rows:
+        data = {k: v for k, v in row.items() if k != "__metadata"}
         timestamp = data.get("Timestamp")
-        record = existing.get(remote_id)
-        if record is None:
-            record = CachedRecord(
-                connection_id=connection_id, entity=spec.entity, remote_id=remote_id, data=data
-            )
-            session.add(record)
-            existing[remote_id] = record
-        record.data = data
-        record.code = _code(data, spec)
-        record.email = normal_email(data.get("Email")) or None if "Email" in spec.select else None
-        record.remote_timestamp = int(timestamp) if timestamp is not None else None
+        values[str(data["ID"])] = {
+            "connection_id": connection_id,
+            "entity": spec.entity,
+            "remote_id": str(data["ID"]),
+            "code": _code(data, spec),
+            "email": normal_email(data.get("Email")) or None if "Email" in spec.select else None,
+            "remote_timestamp": int(timestamp) if timestamp is not None else None,
+            "data": data,
+            "updated_at": now,
+        }
+    if values:
+        statement = upsert(
+            session,
+            CachedRecord,
+            ["connection_id", "entity", "remote_id"],
+            ["code", "email", "remote_timestamp", "data", "updated_at"],
+        )
+        session.execute(statement, list(values.values()))
 
 
 def normal_email(value: Any) -> str:
@@ -240,6 +236,24 @@ def cached_record(session: Session, connection_id: int, entity: str, remote_id: 
         )
     )
     return data
+
+
+def cached_records(
+    session: Session, connection_id: int, entity: str, remote_ids: Collection[str]
+) -> dict[str, dict[str, Any]]:
+    """`cached_record` for several ids: the cached ones, by id."""
+    found: dict[str, dict[str, Any]] = {}
+    wanted = list(remote_ids)
+    for start in range(0, len(wanted), _IN_CHUNK):
+        rows = session.execute(
+            select(CachedRecord.remote_id, CachedRecord.data).where(
+                CachedRecord.connection_id == connection_id,
+                CachedRecord.entity == entity,
+                CachedRecord.remote_id.in_(wanted[start : start + _IN_CHUNK]),
+            )
+        )
+        found.update((remote_id, data) for remote_id, data in rows)
+    return found
 
 
 def cached_with_email(

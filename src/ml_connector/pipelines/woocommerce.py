@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from ml_connector.engine.flows import Change, FlowContext, InboxItem, WebhookStatus, register_flow
 from ml_connector.engine.intent import SourceRecord, UpdateRule, WriteIntent
-from ml_connector.flows.accounts import ExactAccountRef, MasterData
+from ml_connector.flows.accounts import AccountDraft, ExactAccountRef, MasterData
 from ml_connector.flows.problems import MappingError
 from ml_connector.flows.woocommerce import customers as customer_flow
 from ml_connector.flows.woocommerce import invoices
@@ -48,6 +48,8 @@ from ml_connector.pipelines.exact_flow import (
     AccountKey,
     ExactTargetFlow,
     NewAccounts,
+    Note,
+    ShopCustomer,
     guest_account_code,
 )
 from ml_connector.pipelines.masterdata import normal_email
@@ -61,6 +63,7 @@ from ml_connector.woocommerce.webhooks import (
 )
 
 ORDER, REFUND, GUEST = "order", "refund", "guest"
+SKIPPED = "skipped"
 INVOICES = "SalesInvoices"
 RECENT_ORDERS = 512  # orders a poll read, kept for `process` (the runtime's jobs) not to read them again
 
@@ -205,14 +208,16 @@ class WooToExact(ExactTargetFlow):
         failures = self.process_orders([order for _, order in orders])
         for index, order in orders:
             outcomes[index] = failures.get(order.id)
+        # as the poll read them: no second read
+        customers = [(i, c.record) for i, c in enumerate(changes) if isinstance(c.record, Customer)]
+        customer_failures = self.process_customers([customer for _, customer in customers])
+        for index, customer in customers:
+            outcomes[index] = customer_failures.get(str(customer.id))
         for index, change in enumerate(changes):
-            if isinstance(change.record, Order):
+            if isinstance(change.record, Order | Customer):
                 continue
             try:
-                if isinstance(change.record, Customer):  # as read by the poll: no second read
-                    self.process_customer(change.record)
-                else:
-                    self.process(change.source_type, change.source_id)
+                self.process(change.source_type, change.source_id)
             except Exception as exc:  # recorded on its inbox message, retried with backoff
                 outcomes[index] = exc
         return outcomes
@@ -236,14 +241,20 @@ class WooToExact(ExactTargetFlow):
         )
         failures: dict[int, Exception] = {}
         wanted: list[tuple[Order, SourceRecord, str | AccountKey]] = []
+        left_out: list[Note] = []  # skipped, ignored, changed after posting: recorded together
         for order, source in zip(orders, sources, strict=True):
             try:
-                if self._wants_invoice(order, source, posted.get((ORDER, source.id))):
+                note = self._left_out(order, source, posted.get((ORDER, source.id)))
+                if note is None:
                     wanted.append((order, source, self._account_for_order(order, accounts)))
+                else:
+                    left_out.append(note)
             except MappingError as exc:
                 self._park(source, INVOICES, order_ref(self.settings.store_key, order.id), exc)
             except Exception as exc:  # this order waits for its retry; the batch goes on
                 failures[order.id] = exc
+        self.writer.skip_many([(n.source, n.message) for n in left_out if n.kind == SKIPPED])
+        self._notes([n for n in left_out if n.kind != SKIPPED])
         created = self._create_accounts(accounts.new)
         planned: list[tuple[Order, str, WriteIntent]] = []
         for order, source, account in wanted:
@@ -273,25 +284,22 @@ class WooToExact(ExactTargetFlow):
         failures.update(self._credit_refunds(credited))
         return failures
 
-    def _wants_invoice(self, order: Order, source: SourceRecord, posted_id: str | None) -> bool:
-        """Whether the order gets (or already has) an invoice; the audit trail says why not."""
+    def _left_out(self, order: Order, source: SourceRecord, posted_id: str | None) -> Note | None:
+        """None when the order gets (or already has) an invoice; else why not, for its audit trail."""
         if posted_id is None:
             decision = decide_order(order, self.settings, None)
             if decision.action == OrderAction.SKIP:
-                self.writer.skip(source, decision.reason)
-                return False
+                return Note(source, SKIPPED, decision.reason)
             if decision.action == OrderAction.IGNORE:
-                self._note(source, "ignored", decision.reason)
-                return False
+                return Note(source, "ignored", decision.reason)
         elif order.status in CANCELLED_STATUSES:
-            self._note(
+            return Note(
                 source,
                 "changed_after_posting",
                 f"order {order.id} was {order.status} after its invoice {posted_id} was posted: "
                 "credit it in Exact or refund it in WooCommerce",
             )
-            return False
-        return True
+        return None
 
     def _credit_refunds(self, orders: Sequence[tuple[Order, str]]) -> dict[int, Exception]:
         """A credit note per refund not credited yet, as one batch; what went wrong, by order id."""
@@ -419,19 +427,27 @@ class WooToExact(ExactTargetFlow):
         return self.settings.account_code.code_for(customer_id) or str(customer_id)
 
     def process_customer(self, customer: Customer) -> None:
-        source = self._source(CUSTOMER, customer.id, customer.changed_at.isoformat())
-        decision = customer_flow.customer_account_decision(
-            customer,
-            linked_account_id=self.writer.link(source, ACCOUNTS),
-            candidates=self.view().candidates(customer.billing.email or customer.email),
+        failure = self.process_customers([customer]).get(str(customer.id))
+        if failure is not None:
+            raise failure
+
+    def process_customers(self, customers: Sequence[Customer]) -> dict[str, Exception]:
+        """Customers to Accounts as one batch (`sync_customers`); what went wrong, by customer id."""
+        return self.sync_customers(
+            [
+                ShopCustomer(
+                    source=self._source(CUSTOMER, c.id, c.changed_at.isoformat()),
+                    email=c.billing.email or c.email,
+                    master_data=customer_flow.master_data_from_customer(c),
+                    draft=partial(self._customer_account, c),
+                )
+                for c in customers
+            ]
         )
-        if decision.account_id is None:
-            draft = customer_flow.account_for_customer(customer, self.settings)
-            self._create_account(source, replace(draft, code=self._customer_code(customer.id)))
-        elif self.view().account(decision.account_id) is not None:
-            self.sync_master_data(
-                source, customer_flow.master_data_from_customer(customer), decision.account_id
-            )
+
+    def _customer_account(self, customer: Customer) -> AccountDraft:
+        draft = customer_flow.account_for_customer(customer, self.settings)
+        return replace(draft, code=self._customer_code(customer.id))
 
     def shop_master_data(self, customer_id: str) -> MasterData:
         return customer_flow.master_data_from_customer(self.woo.customer(int(customer_id)))

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ml_connector.app import App
 from ml_connector.engine import inbox, processing
-from ml_connector.engine.flows import FlowCache, load_builtin_flows, registry
+from ml_connector.engine.flows import FlowCache, registry
 from ml_connector.runtime import schedule
 from ml_connector.runtime.options import RuntimeOptions
 from ml_connector.sandbox_kit.clock import utc_datetime
@@ -41,7 +41,6 @@ class Jobs(Protocol):
 
 class Runtime:
     def __init__(self, app: App, options: RuntimeOptions | None = None) -> None:
-        load_builtin_flows()
         self.app = app
         self.options = options or RuntimeOptions()
         self.clock = self.options.clock

@@ -14,8 +14,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from ml_connector.flows.fingerprint import content_hash
@@ -34,11 +35,17 @@ class OrderAction(StrEnum):
     CHANGED_AFTER_POSTING = "changed_after_posting"  # posted; record for the merchant, never re-post
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class OrderDecision:
     action: OrderAction
     reason: str
-    fingerprint: str  # store with the posted invoice; compare on later updates
+    order: Order | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Store with the posted invoice; compare on later updates. Hashed on demand: most decisions
+        (every order a poll reads) never need it."""
+        return order_fingerprint(self.order) if self.order is not None else ""
 
 
 def _taxes(taxes: list[LineTax]) -> list[Any]:
@@ -105,30 +112,29 @@ def is_selected(order: Order, settings: WooExactSettings) -> str | None:
 
 def decide_order(order: Order, settings: WooExactSettings, posted_fingerprint: str | None) -> OrderDecision:
     """What to do with the newest state of an order, given the fingerprint stored when it was posted."""
-    fingerprint = order_fingerprint(order)
     status = order.status
     if posted_fingerprint is None:
         if status in CANCELLED_STATUSES:
             return OrderDecision(
-                OrderAction.SKIP, f"order {order.id} was {status} before it was posted", fingerprint
+                OrderAction.SKIP, f"order {order.id} was {status} before it was posted", order
             )
         not_selected = is_selected(order, settings)
         if not_selected:
-            return OrderDecision(OrderAction.IGNORE, not_selected, fingerprint)
-        return OrderDecision(OrderAction.POST, f"status '{status}'", fingerprint)
+            return OrderDecision(OrderAction.IGNORE, not_selected, order)
+        return OrderDecision(OrderAction.POST, f"status '{status}'", order)
     if status in CANCELLED_STATUSES:
         return OrderDecision(
             OrderAction.CHANGED_AFTER_POSTING,
             f"order {order.id} was {status} after its invoice was posted: credit it in Exact or refund it in "
             "WooCommerce",
-            fingerprint,
+            order,
         )
-    if fingerprint == posted_fingerprint:
-        return OrderDecision(OrderAction.UNCHANGED, f"no accounting change (status '{status}')", fingerprint)
+    if order_fingerprint(order) == posted_fingerprint:
+        return OrderDecision(OrderAction.UNCHANGED, f"no accounting change (status '{status}')", order)
     return OrderDecision(
         OrderAction.CHANGED_AFTER_POSTING,
         f"order {order.id} changed amounts, lines, taxes or customer after its invoice was posted",
-        fingerprint,
+        order,
     )
 
 
@@ -138,9 +144,8 @@ def decide_deleted(order_id: int, posted: bool) -> OrderDecision:
         return OrderDecision(
             OrderAction.CHANGED_AFTER_POSTING,
             f"order {order_id} was trashed after its invoice was posted: credit it in Exact if it is void",
-            "",
         )
-    return OrderDecision(OrderAction.SKIP, f"order {order_id} was trashed before it was posted", "")
+    return OrderDecision(OrderAction.SKIP, f"order {order_id} was trashed before it was posted")
 
 
 @dataclass(frozen=True, slots=True)
