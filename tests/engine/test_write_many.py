@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -177,3 +178,41 @@ def test_a_rejected_reference_lookup_does_not_stop_the_batch(db, pair, clock):
     target.fail_next("find", RejectedError("bad filter", system="fake", status=400))
     results = writer.write_many([pair.intent("1"), pair.intent("2")])
     assert [r.state for r in results] == [LedgerState.FAILED, LedgerState.SENT]
+
+
+def _unmappable() -> dict[str, Any]:
+    raise ValueError("tax class 'reduced' has no Exact VAT code")
+
+
+def test_a_long_batch_goes_out_in_the_callers_order_chunk_after_chunk(db, pair, clock):
+    writer, target = make(db, clock)
+    intents = [pair.intent(str(n)) for n in range(1, 61)]
+    intents[6] = replace(intents[6], payload=_unmappable)  # cannot be mapped: parked
+    results = writer.write_many(intents)
+    created = [r for r in results if r.note == "created"]
+    assert len(created) == 59 and results[6].state == LedgerState.FAILED
+    # the fake target numbers what it creates: the calls went out in the caller's order
+    assert [r.target_id for r in created] == [f"id-{n}" for n in range(1, 60)]
+    assert [target.count("SalesInvoices", f"WC-1-{n}") for n in range(1, 61)] == [1] * 6 + [0] + [1] * 53
+
+
+def test_calls_not_begun_are_not_made_when_the_batch_fails(db, pair, clock, monkeypatch):
+    writer, target = make(db, clock)
+    record_sending = writer._record_sending
+    chunks: list[int] = []
+
+    def failing(sends, results):  # the database fails while the second chunk is recorded
+        chunks.append(len(sends))
+        if len(chunks) == 2:
+            raise OSError("disk I/O error")
+        return record_sending(sends, results)
+
+    monkeypatch.setattr(writer, "_record_sending", failing)
+    with pytest.raises(OSError, match="disk I/O error"):
+        writer.write_many([pair.intent(str(n)) for n in range(1, 31)])
+    # at most the first chunk (recorded `sending`) was sent: the calls not begun were dropped
+    assert 1 <= len(target.calls) <= chunks[0]
+    assert all(target.count("SalesInvoices", f"WC-1-{n}") == 0 for n in range(chunks[0] + 1, 31))
+    states = {e.source_id: e.state for e in entries(db).values()}
+    assert all(states[str(n)] == LedgerState.SENDING for n in range(1, chunks[0] + 1))
+    assert all(states[str(n)] == LedgerState.PENDING for n in range(chunks[0] + 1, 31))

@@ -249,3 +249,23 @@ def test_concurrent_writers_create_one_row_and_one_record(db, pair, clock):
         assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 1
     assert target.count("SalesInvoices", "WC-1-22") == 1
     assert len(results) == 4  # no writer failed (e.g. on a locked database)
+
+
+def test_skip_many_records_each_reason_and_settles_a_parked_row(db, pair, clock):
+    writer, target = make(db, clock)
+    target.rejects_negative_amounts = True
+    writer.write(pair.intent("30", amount=-5))  # rejected: parked, waiting for a fix or a skip
+    writer.skip_many(
+        [
+            (SourceRecord(pair.shop_id, "order", "30", "v2"), "order 30 was cancelled before it was posted"),
+            (SourceRecord(pair.shop_id, "order", "31", "v1"), "order 31 was trashed before it was posted"),
+        ]
+    )
+    with db.session() as session:
+        assert [(e.kind, e.message) for e in timeline(session, "shop:order:31")] == [
+            ("skipped", "order 31 was trashed before it was posted")
+        ]
+        thirty = [(e.kind, e.to_state) for e in timeline(session, "shop:order:30")]
+        entry = session.scalars(select(LedgerEntry).where(LedgerEntry.source_id == "30")).one()
+    assert entry.state == LedgerState.SKIPPED
+    assert thirty[-2:] == [("skipped", None), ("skipped", "skipped")]  # the note, then the row's move

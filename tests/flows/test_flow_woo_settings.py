@@ -89,3 +89,12 @@ def test_settings_are_checked_against_exacts_master_data() -> None:
         "connection settings, fees.gl_account_code: Exact has no GL account with code '8999'. "
         "Fix: correct fees.gl_account_code or create the GL account in Exact",
     ]
+
+
+def test_gl_accounts_are_needed_only_when_a_setting_names_one() -> None:
+    assert w.settings().uses_gl_accounts  # fees override their item's revenue account with 8010
+    plain = w.settings(fees={"item_code": "TOESLAG"})
+    assert not plain.uses_gl_accounts
+    assert w.settings(
+        fees={"item_code": "TOESLAG"}, allow_item_creation=True, new_item_revenue_gl="8000"
+    ).uses_gl_accounts

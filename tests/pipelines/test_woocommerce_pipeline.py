@@ -399,3 +399,27 @@ def test_a_webhook_maps_the_order_as_it_is_now_not_as_an_earlier_poll_read_it(
 
     credits = [ref for ref in _documents(sandbox, info) if ref.startswith(f"WC-SHOP1-{order.id}-R")]
     assert len(credits) == 1
+
+
+def test_two_new_customers_sharing_a_billing_email_get_one_account(
+    app: App, shop, exact_sandbox, woo_sandbox, batched: bool
+) -> None:
+    """A couple with one household e-mail: matched by e-mail, the second is booked on the first's Account
+    (one at a time it finds the Account just created; in a batch it waits for it)."""
+    sandbox, info = exact_sandbox
+    woo, _ = woo_sandbox
+    household = {"email": "de.vries.thuis@example.nl", "city": "Zwolle"}
+    for first, login in (("Anna", "anna.devries@example.nl"), ("Bram", "bram.devries@example.nl")):
+        woo.store.create_customer(email=login, first_name=first, last_name="de Vries", billing=household)
+
+    drain(app, quick_runtime(app), batched=batched)
+
+    accounts = [
+        row
+        for row in _division(sandbox, info).table("Accounts").values()
+        if str(row.get("Email") or "").lower() == household["email"]
+    ]
+    assert len(accounts) == 1, f"{len(accounts)} Accounts for one household e-mail"
+    with app.db.session() as session:
+        events = session.scalars(select(AuditEvent.record_key).where(AuditEvent.kind == "sent")).all()
+    assert sum(key.startswith("shop:customer:") for key in events) >= 1

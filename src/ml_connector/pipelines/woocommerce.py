@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -78,6 +79,14 @@ class _BatchAccounts:
     new: NewAccounts = field(default_factory=NewAccounts)
 
 
+@dataclass(frozen=True)
+class _Refunds:
+    """The refunds of a batch of orders: those credited already, and the rest as they are being read."""
+
+    credited: dict[tuple[str, str], str]
+    reading: Future[dict[tuple[int, int], Refund | Exception]] | None
+
+
 def _order_version(order: Order) -> str:
     """date_modified_gmt has whole seconds: a status change or refund in the same second is a new
     version all the same."""
@@ -107,16 +116,19 @@ class WooToExact(ExactTargetFlow):
     """The engine's Flow for one WooCommerce connection."""
 
     streams: Sequence[str] = ("orders", "customers", "exact_accounts")
-    # What invoices and Accounts resolve against (journals, payment conditions are taken as set).
-    master_data = ("Items", "Accounts", "GLAccounts", "VATCodes")
 
     def __init__(self, ctx: FlowContext) -> None:
         target_name, self.settings = sync_settings(ctx.connection.settings, ctx.connection.name)
+        # What invoices and Accounts resolve against (journals, payment conditions are taken as set); GL
+        # accounts only when a setting names one.
+        gl_accounts = ("GLAccounts",) if self.settings.uses_gl_accounts else ()
+        self.master_data = ("Items", "Accounts", "VATCodes", *gl_accounts)
         super().__init__(ctx, target_name)
         self.mapping = invoices.FlowContext.of(self.settings)
         self.woo = WooClient.for_connection(self.app, self.name)
         self._recent: OrderedDict[int, Order] = OrderedDict()
         self._lock = threading.Lock()
+        self._refund_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="woo-refunds")
 
     # -- the Flow protocol ------------------------------------------------------------------------
 
@@ -275,13 +287,14 @@ class WooToExact(ExactTargetFlow):
                 update=UpdateRule.NEVER,
             )
             planned.append((order, account_id, intent))
+        refunds = self._refunds_to_credit([order for order, _, _ in planned])
         results = self.writer.write_many([intent for _, _, intent in planned])
         credited = [
             (order, account_id)
             for (order, account_id, _), result in zip(planned, results, strict=True)
             if result.target_id is not None and order.refunds
         ]
-        failures.update(self._credit_refunds(credited))
+        failures.update(self._credit_refunds(credited, refunds))
         return failures
 
     def _left_out(self, order: Order, source: SourceRecord, posted_id: str | None) -> Note | None:
@@ -301,23 +314,48 @@ class WooToExact(ExactTargetFlow):
             )
         return None
 
-    def _credit_refunds(self, orders: Sequence[tuple[Order, str]]) -> dict[int, Exception]:
-        """A credit note per refund not credited yet, as one batch; what went wrong, by order id."""
-        sources = {
-            (order.id, summary.id): self._source(REFUND, f"{order.id}:{summary.id}")
-            for order, _ in orders
+    def _refund_source(self, order_id: int, refund_id: int) -> SourceRecord:
+        return self._source(REFUND, f"{order_id}:{refund_id}")
+
+    def _refunds_to_credit(self, orders: Sequence[Order]) -> _Refunds:
+        """The refunds of `orders` not credited yet, read from the shop on a thread of their own while the
+        orders' invoices are sent (the refunds' line items come only with the refund itself)."""
+        sources = [self._refund_source(order.id, summary.id) for order in orders for summary in order.refunds]
+        credited = self.writer.links(sources, INVOICES)
+        wanted = [
+            (order.id, summary.id)
+            for order in orders
             for summary in order.refunds
-        }
-        credited = self.writer.links(list(sources.values()), INVOICES)
+            if (REFUND, f"{order.id}:{summary.id}") not in credited
+        ]
+        if not wanted:
+            return _Refunds(credited, None)
+        return _Refunds(credited, self._refund_reader.submit(self._read_refunds, wanted))
+
+    def _read_refunds(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], Refund | Exception]:
+        read: dict[tuple[int, int], Refund | Exception] = {}
+        for order_id, refund_id in wanted:
+            try:
+                read[(order_id, refund_id)] = self.woo.refund(order_id, refund_id)
+            except Exception as exc:  # the order's refunds are credited when it is retried
+                read[(order_id, refund_id)] = exc
+        return read
+
+    def _credit_refunds(self, orders: Sequence[tuple[Order, str]], refunds: _Refunds) -> dict[int, Exception]:
+        """A credit note per refund not credited yet, as one batch; what went wrong, by order id."""
+        read = refunds.reading.result() if refunds.reading is not None else {}
         failures: dict[int, Exception] = {}
         intents = []
         for order, account_id in orders:
             try:
                 for summary in order.refunds:
-                    source = sources[(order.id, summary.id)]
-                    if (REFUND, source.id) in credited:
+                    source = self._refund_source(order.id, summary.id)
+                    if (REFUND, source.id) in refunds.credited:
                         continue
-                    refund = self.woo.refund(order.id, summary.id)
+                    key = (order.id, summary.id)
+                    refund = read[key] if key in read else self.woo.refund(*key)
+                    if isinstance(refund, Exception):
+                        raise refund
                     intents.append(
                         WriteIntent(
                             source=source,
@@ -457,6 +495,7 @@ class WooToExact(ExactTargetFlow):
         self.woo.put(f"customers/{customer_id}", customer_flow.customer_update_payload(account, customer))
 
     def close(self) -> None:
+        self._refund_reader.shutdown(wait=True)
         self.woo.close()
         super().close()
 

@@ -122,6 +122,12 @@ class WooExactSettings(BaseModel):
             raise ValueError(f"only {{number}} and {{id}} can be used, not {error}") from None
         return value
 
+    @property
+    def uses_gl_accounts(self) -> bool:
+        """Whether any setting names a GL account (then Exact's GL accounts are read to resolve them)."""
+        targets = (self.shipping, self.fees, self.discounts, self.refund_fallback)
+        return self.allow_item_creation or any(t is not None and t.gl_account_code for t in targets)
+
     @model_validator(mode="after")
     def _dependent_settings(self) -> WooExactSettings:
         if self.discount_mode == "separate_lines" and self.discounts is None:
