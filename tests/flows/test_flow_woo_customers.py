@@ -11,12 +11,13 @@ from ml_connector.flows.accounts import (
     MatchAction,
     SyncAction,
     master_data_from_account,
+    match_account,
 )
 from ml_connector.flows.problems import MappingError
 from ml_connector.flows.woocommerce.customers import (
     account_for_customer,
     account_for_order,
-    customer_account_decision,
+    customer_email,
     customer_update_payload,
     decide_customer_sync,
     master_data_from_customer,
@@ -88,7 +89,7 @@ def test_several_accounts_with_the_email_prefer_customers_then_lowest_code() -> 
         ExactAccountRef("customer-3", "                 3", "jan.jansen@example.test"),
         ExactAccountRef("blocked", "                 1", "jan.jansen@example.test", blocked=True),
     ]
-    match = customer_account_decision(JAN, linked_account_id=None, candidates=candidates)
+    match = match_account(linked_account_id=None, email=customer_email(JAN), candidates=candidates)
     assert match.account_id == "customer-3"
     assert "first of 3 accounts" in match.reason
 

@@ -53,11 +53,17 @@ def test_a_worker_killed_while_sending_is_recovered_by_verification_without_a_du
     shop.put("1", item=item, amount=7)
     add_shop(app, "shop", shop.path, exact_id, schedule="1h")
     # Exact takes 3 s to answer the invoice POST (and then writes it): the worker is killed in between.
-    box.exact.faults.add(FaultRule(kind="slow", path="SalesInvoices", method="POST", delay=3, count=1))
+    slow = FaultRule(kind="slow", path="SalesInvoices", method="POST", delay=3, count=1)
+    box.exact.faults.add(slow)
     options = {**FAST, "lease": 2}
     first = start_process(app, secret_key, "worker", options, tmp_path / "w1.log")
-    try:
-        wait_for(lambda: invoice_state(app) == LedgerState.SENDING, 60, "the invoice to be sending", [first])
+    try:  # recorded `sending`, and the call reached Exact (the row is recorded before the call goes out)
+        wait_for(
+            lambda: invoice_state(app) == LedgerState.SENDING and slow.fired == 1,
+            60,
+            "the invoice call to be in flight",
+            [first],
+        )
     finally:
         first.popen.kill()  # SIGKILL: no cleanup of any kind
         first.popen.wait(10)

@@ -162,6 +162,7 @@ class _Lease:
         self.writer, self.until = writer, until
         self.ids: list[int] = []  # the rows recorded `sending` so far
         self.lost: set[int] = set()
+        self.aborted = False  # a call died with the process
 
     def keep_up(self) -> None:
         seconds = self.writer.policy.lease_seconds
@@ -566,11 +567,20 @@ class Writer:
         return sends
 
     def _call(self, send: _BatchSend, lease: _Lease) -> str:
-        """The sender thread's part: the call, unless the row's lease went to another worker."""
+        """The sender thread's part: the call, unless the row's lease went to another worker or an earlier
+        call died with the process (then no further call is made: the rows stay `sending`)."""
+        if lease.aborted:
+            raise _LeaseLost
         lease.keep_up()
         if send.entry.id in lease.lost:
             raise _LeaseLost
-        return self.target.create(send.intent.entity, send.payload)
+        try:
+            return self.target.create(send.intent.entity, send.payload)
+        except Exception:
+            raise
+        except BaseException:  # interrupted, exiting: the caller re-raises it; stop sending
+            lease.aborted = True
+            raise
 
     def _settle(
         self,

@@ -475,7 +475,7 @@ class WooToExact(ExactTargetFlow):
             [
                 ShopCustomer(
                     source=self._source(CUSTOMER, c.id, c.changed_at.isoformat()),
-                    email=c.billing.email or c.email,
+                    email=customer_flow.customer_email(c),
                     master_data=customer_flow.master_data_from_customer(c),
                     draft=partial(self._customer_account, c),
                 )

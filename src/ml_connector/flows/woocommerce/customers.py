@@ -112,14 +112,10 @@ def order_account_decision(
     return match_account(linked_account_id=linked_account_id, email=email, candidates=candidates)
 
 
-def customer_account_decision(
-    customer: Customer, *, linked_account_id: str | None, candidates: Sequence[ExactAccountRef]
-) -> AccountMatch:
-    return match_account(
-        linked_account_id=linked_account_id,
-        email=customer.billing.email or customer.email,
-        candidates=candidates,
-    )
+def customer_email(customer: Customer) -> str | None:
+    """The e-mail a customer's Account is matched on: the billing e-mail (what the invoices carry), else
+    the login e-mail."""
+    return customer.billing.email or customer.email
 
 
 def decide_customer_sync(
