@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ml_connector.engine import ledger
+from ml_connector.engine.batch import BatchSender
 from ml_connector.engine.writer import Writer
 from ml_connector.http.errors import RejectedError
 from ml_connector.sandbox_kit.clock import ManualClock, utc_datetime
@@ -200,16 +201,16 @@ def test_a_long_batch_goes_out_in_the_callers_order_chunk_after_chunk(db, pair, 
 
 def test_calls_not_begun_are_not_made_when_the_batch_fails(db, pair, clock, monkeypatch):
     writer, target = make(db, clock)
-    record_sending = writer._record_sending
+    record_sending = BatchSender._record_sending
     chunks: list[int] = []
 
-    def failing(sends, results):  # the database fails while the second chunk is recorded
+    def failing(sender: BatchSender, sends: Any, results: Any) -> Any:  # fails on the second chunk
         chunks.append(len(sends))
         if len(chunks) == 2:
             raise OSError("disk I/O error")
-        return record_sending(sends, results)
+        return record_sending(sender, sends, results)
 
-    monkeypatch.setattr(writer, "_record_sending", failing)
+    monkeypatch.setattr(BatchSender, "_record_sending", failing)
     with pytest.raises(OSError, match="disk I/O error"):
         writer.write_many([pair.intent(str(n)) for n in range(1, 31)])
     # at most the first chunk (recorded `sending`) was sent: the calls not begun were dropped

@@ -202,20 +202,8 @@ def due(
     return session.scalars(query.order_by(LedgerEntry.id).limit(limit)).all()
 
 
-def entries_of(session: Session, source: SourceRecord) -> Sequence[LedgerEntry]:
-    return session.scalars(
-        select(LedgerEntry)
-        .where(
-            LedgerEntry.source_connection_id == source.connection_id,
-            LedgerEntry.source_type == source.type,
-            LedgerEntry.source_id == source.id,
-        )
-        .order_by(LedgerEntry.id)
-    ).all()
-
-
 def entries_of_many(session: Session, sources: Collection[SourceRecord]) -> list[LedgerEntry]:
-    """`entries_of` for several source records of one connection, in one query (by id)."""
+    """The ledger rows of several source records of one connection (one per target entity), by id."""
     if not sources:
         return []
     connections = {source.connection_id for source in sources}

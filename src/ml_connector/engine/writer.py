@@ -15,9 +15,7 @@ import os
 import socket
 import threading
 import uuid
-from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ml_connector.engine import ledger
 from ml_connector.engine.audit import event_row, record_event, record_events, summarize
+from ml_connector.engine.batch import BatchSender, PlannedCreate, plain_create
 from ml_connector.engine.intent import RecordKey, SourceRecord, UpdateRule, WriteIntent, payload_digest
 from ml_connector.engine.policy import RetryPolicy
 from ml_connector.engine.records import record_key
@@ -43,13 +42,6 @@ from ml_connector.sandbox_kit.clock import Clock, SystemClock, utc_datetime
 from ml_connector.store.connections import NotFoundError, connection_name
 from ml_connector.store.db import Database
 from ml_connector.store.models import LedgerEntry, LedgerState
-
-# Successful sends of a batch are recorded in groups of this many, or after this many seconds.
-_FLUSH_EVERY = 50
-_FLUSH_SECONDS = 1.0
-# A batch's creates are recorded `sending` in chunks that grow from the first (so that the first call
-# goes out early) to the largest (fewer transactions).
-_FIRST_CHUNK, _MAX_CHUNK = 4, 32
 
 
 @dataclass(frozen=True)
@@ -74,118 +66,6 @@ class _QueuedEvent:
 
 class _LeaseLost(Exception):
     """Another worker took over the row (our lease expired); stop without writing anything."""
-
-
-@dataclass(frozen=True)
-class _Planned:
-    """A plain first create of `write_many`: claimed, leased, not mapped yet."""
-
-    index: int  # position in the caller's list
-    entry: LedgerEntry
-    intent: WriteIntent
-    created: bool
-
-
-@dataclass
-class _BatchSend:
-    """A first create of `write_many`, mapped and waiting for its call."""
-
-    index: int  # position in the caller's list
-    entry: LedgerEntry
-    intent: WriteIntent
-    payload: dict[str, Any]
-    digest: str
-    fetched: bool  # a new row or a new source version: the trail notes the version read
-
-
-class _Outcomes:
-    """The successful sends of a batch, recorded in groups: every `_FLUSH_EVERY` records or seconds."""
-
-    def __init__(self, writer: Writer) -> None:
-        self.writer = writer
-        self.rows: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
-        self._since = writer.clock.time()
-
-    def sent(self, send: _BatchSend, message: str) -> None:
-        now = self.writer._now()
-        self.rows.append(
-            {
-                "ledger_id": send.entry.id,
-                "state": LedgerState.SENT,
-                "target_id": send.entry.target_id,
-                "written_hash": send.digest,
-                "last_error": None,
-                "error_kind": None,
-                "next_attempt_at": None,
-                "lease_owner": None,
-                "lease_until": None,
-                "updated_at": now,
-            }
-        )
-        self.events.append(
-            event_row(
-                record_key=self.writer._record_key(send.entry),
-                kind="sent",
-                at=now,
-                ledger_id=send.entry.id,
-                connection_id=send.entry.source_connection_id,
-                from_state=LedgerState.SENDING.value,
-                to_state=LedgerState.SENT.value,
-                message=message,
-                detail={"response": {"target_id": send.entry.target_id}},
-            )
-        )
-        if len(self.rows) >= _FLUSH_EVERY or self.writer.clock.time() - self._since >= _FLUSH_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        self._since = self.writer.clock.time()
-        if not self.rows:
-            return
-        with self.writer.db.locked_session() as session:
-            ledger.update_rows(session, self.writer.worker_id, self.rows)
-            record_events(session, self.events)
-        self.rows, self.events = [], []
-
-    def release(self, ledger_id: int) -> None:
-        with self.writer.db.locked_session() as session:
-            ledger.release_leases(session, [ledger_id], self.writer.worker_id)
-
-
-class _Lease:
-    """The leases of a batch's rows while the sender works through them. The sender renews them when half
-    gone (it is the thread that knows how long the calls take); a row whose lease went to another worker
-    meanwhile is not sent."""
-
-    def __init__(self, writer: Writer, until: datetime) -> None:
-        self.writer, self.until = writer, until
-        self.ids: list[int] = []  # the rows recorded `sending` so far
-        self.lost: set[int] = set()
-        self.aborted = False  # a call died with the process
-
-    def keep_up(self) -> None:
-        seconds = self.writer.policy.lease_seconds
-        now = self.writer._now()
-        if now < self.until - timedelta(seconds=seconds / 2):
-            return
-        until, ids = now + timedelta(seconds=seconds), list(self.ids)
-        with self.writer.db.locked_session() as session:
-            held = ledger.renew_leases(session, ids, self.writer.worker_id, until)
-        self.lost.update(set(ids) - held)  # rows already recorded (lease released) are never sent again
-        self.until = until
-
-
-def _sending_row(entry: LedgerEntry, now: datetime, lease_until: datetime) -> dict[str, Any]:
-    return {
-        "ledger_id": entry.id,
-        "state": entry.state,
-        "attempts": entry.attempts,
-        "content_hash": entry.content_hash,
-        "source_version": entry.source_version,
-        "lease_until": lease_until,
-        "updated_at": now,
-    }
 
 
 def default_worker_id() -> str:
@@ -262,16 +142,16 @@ class Writer:
                 leased = ledger.lease_many(session, ids, self.worker_id, now, self.policy.lease_seconds)
                 rows = session.scalars(select(LedgerEntry).where(LedgerEntry.id.in_(ids)))
                 entries = {entry.id: entry for entry in rows}
-            planned: list[_Planned] = []
+            planned: list[PlannedCreate] = []
             for (index, intent), ledger_id in zip(batch, ids, strict=True):
                 entry, created = entries[ledger_id], claimed[ledger.row_key(intent)][1]
                 if ledger_id not in leased:
                     results[index] = self._result(entry, "busy: another worker holds it")
-                elif self._plain_create(entry, now):
-                    planned.append(_Planned(index, entry, intent, created))
+                elif plain_create(entry, now):
+                    planned.append(PlannedCreate(index, entry, intent, created))
                 else:
                     results[index] = self._write_leased(ledger_id, intent, created)
-            results.update(self._send_batch(planned, now))
+            results.update(BatchSender(self).send(planned, now))
         for index, intent in enumerate(intents):
             if index not in results:  # the same record again: after the first, on its own
                 results[index] = self.write(intent)
@@ -493,167 +373,6 @@ class Writer:
             detail={"response": {"target_id": target_id}},
         )
         return self._result(entry, f"{operation}d")
-
-    @staticmethod
-    def _plain_create(entry: LedgerEntry, now: datetime) -> bool:
-        """A first create with nothing to verify: `write_many` sends it in its batch."""
-        return (
-            entry.state == LedgerState.PENDING
-            and entry.target_id is None
-            and not ledger.must_verify(entry)
-            and (entry.next_attempt_at is None or entry.next_attempt_at <= now)
-        )
-
-    def _send_batch(self, planned: list[_Planned], now: datetime) -> dict[int, WriteResult]:
-        """Map, record `sending`, send and record the batch's plain creates (see `write_many`)."""
-        results: dict[int, WriteResult] = {}
-        unmappable: list[_Planned] = []  # parked with the reason by `write`'s steps (which map it again)
-        lease = _Lease(self, now + timedelta(seconds=self.policy.lease_seconds))
-        outcomes = _Outcomes(self)
-        in_flight: deque[tuple[_BatchSend, Future[str]]] = deque()
-        sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer-send")
-        try:
-            start, size = 0, _FIRST_CHUNK
-            while start < len(planned):
-                sends = []
-                for plan in planned[start : start + size]:
-                    send = self._mapped(plan)
-                    if send is None:
-                        unmappable.append(plan)
-                    else:
-                        sends.append(send)
-                start, size = start + size, min(2 * size, _MAX_CHUNK)
-                for send in self._record_sending(sends, results):
-                    lease.ids.append(send.entry.id)
-                    in_flight.append((send, sender.submit(self._call, send, lease)))
-                self._settle(in_flight, outcomes, results, wait=False)
-            self._settle(in_flight, outcomes, results, wait=True)
-        finally:  # after a failure here, calls not begun are not made: their rows stay `sending`
-            sender.shutdown(wait=True, cancel_futures=True)
-        outcomes.flush()
-        for plan in unmappable:
-            results[plan.index] = self._write_leased(plan.entry.id, plan.intent, plan.created)
-        return results
-
-    @staticmethod
-    def _mapped(plan: _Planned) -> _BatchSend | None:
-        try:
-            payload = plan.intent.build_payload()
-        except Exception:
-            return None
-        fetched = plan.created or plan.entry.source_version != plan.intent.source.version
-        return _BatchSend(plan.index, plan.entry, plan.intent, payload, payload_digest(payload), fetched)
-
-    def _record_sending(self, sends: list[_BatchSend], results: dict[int, WriteResult]) -> list[_BatchSend]:
-        """Record the sends `sending` (with their trail) in one transaction; those whose lease is held."""
-        if not sends:
-            return []
-        with self.db.locked_session() as session:
-            held = ledger.still_leased(session, [send.entry.id for send in sends], self.worker_id)
-            for send in sends:
-                if send.entry.id not in held:
-                    results[send.index] = self._result(send.entry, "lease lost to another worker")
-            sends = [send for send in sends if send.entry.id in held]
-            now = self._now()
-            lease_until = now + timedelta(seconds=self.policy.lease_seconds)
-            events = [event for send in sends for event in self._sending_events(send, now)]
-            for send in sends:
-                send.entry.state, send.entry.attempts = LedgerState.SENDING, send.entry.attempts + 1
-                send.entry.content_hash, send.entry.source_version = send.digest, send.intent.source.version
-            ledger.update_rows(
-                session, self.worker_id, (_sending_row(s.entry, now, lease_until) for s in sends)
-            )
-            record_events(session, events)
-        return sends
-
-    def _call(self, send: _BatchSend, lease: _Lease) -> str:
-        """The sender thread's part: the call, unless the row's lease went to another worker or an earlier
-        call died with the process (then no further call is made: the rows stay `sending`)."""
-        if lease.aborted:
-            raise _LeaseLost
-        lease.keep_up()
-        if send.entry.id in lease.lost:
-            raise _LeaseLost
-        try:
-            return self.target.create(send.intent.entity, send.payload)
-        except Exception:
-            raise
-        except BaseException:  # interrupted, exiting: the caller re-raises it; stop sending
-            lease.aborted = True
-            raise
-
-    def _settle(
-        self,
-        in_flight: deque[tuple[_BatchSend, Future[str]]],
-        outcomes: _Outcomes,
-        results: dict[int, WriteResult],
-        *,
-        wait: bool,
-    ) -> None:
-        """Record the outcomes of the calls made, in call order; `wait` for all of them."""
-        while in_flight and (wait or in_flight[0][1].done()):
-            send, call = in_flight.popleft()
-            try:
-                target_id = call.result()
-            except _LeaseLost:
-                results[send.index] = self._result(send.entry, "lease lost to another worker")
-            except Exception as exc:
-                unknown = OutcomeUnknownError(f"unexpected {type(exc).__name__}: {exc}", system="engine")
-                outcomes.flush()  # earlier outcomes first, in the trail as in time
-                results[send.index] = self._after_send_error(
-                    send.entry, exc if isinstance(exc, RemoteError) else unknown
-                )
-                outcomes.release(send.entry.id)
-            else:
-                send.entry.state, send.entry.target_id = LedgerState.SENT, target_id
-                outcomes.sent(send, f"created {send.intent.entity} {target_id}")
-                results[send.index] = self._result(send.entry, "created")
-
-    def _sending_events(self, send: _BatchSend, now: datetime) -> list[dict[str, Any]]:
-        """The events `write` records up to the call: fetched (when new), mapped, attempt."""
-        intent, entry = send.intent, send.entry
-        common: dict[str, Any] = {
-            "record_key": self._record_key(entry),
-            "at": now,
-            "ledger_id": entry.id,
-            "connection_id": entry.source_connection_id,
-        }
-        events = []
-        if send.fetched:
-            version = intent.source.version
-            events.append(
-                event_row(
-                    **common,
-                    kind="fetched",
-                    message=f"source version {version or '(none)'}",
-                    detail={"version": version},
-                )
-            )
-        events.append(
-            event_row(
-                **common,
-                kind="mapped",
-                message=f"payload digest {send.digest[:12]}",
-                detail={"payload_digest": send.digest},
-            )
-        )
-        request = {
-            "operation": "create",
-            "entity": intent.entity,
-            "external_ref": intent.external_ref,
-            "payload": send.payload,
-        }
-        events.append(
-            event_row(
-                **common,
-                kind="attempt",
-                from_state=LedgerState.PENDING.value,
-                to_state=LedgerState.SENDING.value,
-                message=f"create {intent.entity} (attempt {entry.attempts + 1})",
-                detail={"request": summarize(request)},
-            )
-        )
-        return events
 
     def _record_key(self, entry: LedgerEntry) -> str:
         return self.key_of(entry.source_connection_id, entry.source_type, entry.source_id)
