@@ -320,14 +320,13 @@ class WooToExact(ExactTargetFlow):
     def _refunds_to_credit(self, orders: Sequence[Order]) -> _Refunds:
         """The refunds of `orders` not credited yet, read from the shop on a thread of their own while the
         orders' invoices are sent (the refunds' line items come only with the refund itself)."""
-        sources = [self._refund_source(order.id, summary.id) for order in orders for summary in order.refunds]
-        credited = self.writer.links(sources, INVOICES)
-        wanted = [
-            (order.id, summary.id)
+        sources = {
+            (order.id, summary.id): self._refund_source(order.id, summary.id)
             for order in orders
             for summary in order.refunds
-            if (REFUND, f"{order.id}:{summary.id}") not in credited
-        ]
+        }
+        credited = self.writer.links(list(sources.values()), INVOICES)
+        wanted = [key for key, source in sources.items() if (REFUND, source.id) not in credited]
         if not wanted:
             return _Refunds(credited, None)
         return _Refunds(credited, self._refund_reader.submit(self._read_refunds, wanted))
