@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -162,6 +163,7 @@ class BatchSender:
         outcomes = _Outcomes(writer)
         in_flight: deque[tuple[_Send, Future[str]]] = deque()
         sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer-send")
+        context = copy_context()  # the caller's (actor, log fields) for the calls; one thread runs them
         try:
             start, size = 0, _FIRST_CHUNK
             while start < len(planned):
@@ -175,7 +177,7 @@ class BatchSender:
                 start, size = start + size, min(2 * size, _MAX_CHUNK)
                 for send in self._record_sending(sends, results):
                     lease.ids.append(send.entry.id)
-                    in_flight.append((send, sender.submit(self._call, send, lease)))
+                    in_flight.append((send, sender.submit(context.run, self._call, send, lease)))
                 self._settle(in_flight, outcomes, results, wait=False)
             self._settle(in_flight, outcomes, results, wait=True)
         finally:  # after a failure here, calls not begun are not made: their rows stay `sending`

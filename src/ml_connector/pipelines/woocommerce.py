@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -329,7 +330,8 @@ class WooToExact(ExactTargetFlow):
         wanted = [key for key, source in sources.items() if (REFUND, source.id) not in credited]
         if not wanted:
             return _Refunds(credited, None)
-        return _Refunds(credited, self._refund_reader.submit(self._read_refunds, wanted))
+        reading = self._refund_reader.submit(copy_context().run, self._read_refunds, wanted)
+        return _Refunds(credited, reading)
 
     def _read_refunds(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], Refund | Exception]:
         read: dict[tuple[int, int], Refund | Exception] = {}
