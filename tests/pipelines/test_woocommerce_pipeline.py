@@ -423,3 +423,29 @@ def test_two_new_customers_sharing_a_billing_email_get_one_account(
     with app.db.session() as session:
         events = session.scalars(select(AuditEvent.record_key).where(AuditEvent.kind == "sent")).all()
     assert sum(key.startswith("shop:customer:") for key in events) >= 1
+
+
+def test_a_household_customer_waits_for_the_account_being_created_for_the_first(
+    app: App, shop, exact_sandbox, woo_sandbox
+) -> None:
+    """In one batch: the first customer's Account is refused (503); the second, with the same billing
+    e-mail, waits for it instead of getting an Account of its own."""
+    sandbox, info = exact_sandbox
+    woo, _ = woo_sandbox
+    runtime = quick_runtime(app)
+    drain(app, runtime, batched=True)  # the seeded shop first: the next Account POST is the household's
+    household = {"email": "familie.bakker@example.nl", "city": "Gouda"}
+    for first, login in (("Cor", "cor.bakker@example.nl"), ("Dini", "dini.bakker@example.nl")):
+        woo.store.create_customer(email=login, first_name=first, last_name="Bakker", billing=household)
+    refused = {"kind": "error", "path": "crm/Accounts", "method": "POST", "status": 503, "count": 1}
+    assert httpx.post(f"{info['base_url']}/_sandbox/faults", json=[refused]).status_code == 200
+
+    drain(app, runtime, batched=True)
+
+    accounts = [
+        row
+        for row in _division(sandbox, info).table("Accounts").values()
+        if str(row.get("Email") or "").lower() == household["email"]
+    ]
+    assert len(accounts) == 1, f"{len(accounts)} Accounts for one household e-mail"
+    assert not inbox_errors(app)

@@ -202,7 +202,8 @@ class ExactTargetFlow(ABC):
         by source id; the rest of the batch goes on."""
         linked = self.writer.links([c.source for c in customers], ACCOUNTS)
         by_email = self.view().candidates_of(c.email for c in customers)
-        new, keys, later = NewAccounts(), dict[str, AccountKey](), list[ShopCustomer]()
+        new, keys = NewAccounts(), dict[str, AccountKey]()
+        later: list[tuple[ShopCustomer, AccountKey]] = []  # share the e-mail of an Account being created
         matched: dict[str, list[ShopCustomer]] = {}
         failures: dict[str, Exception] = {}
         for customer in customers:
@@ -215,8 +216,8 @@ class ExactTargetFlow(ABC):
                 )
                 if match.account_id is not None:
                     matched.setdefault(match.account_id, []).append(customer)
-                elif new.with_email(customer.email) is not None:
-                    later.append(customer)  # matches the Account an earlier customer of the batch gets
+                elif (pending := new.with_email(customer.email)) is not None:
+                    later.append((customer, pending))
                 else:
                     keys[source.id] = new.add(source, customer.draft())
             except Exception as exc:
@@ -236,8 +237,19 @@ class ExactTargetFlow(ABC):
                 ]
             )
         )
-        if later:
-            failures.update(self.sync_customers(later))
+        # Matched by e-mail to the Account an earlier customer of the batch got; if that one is not written
+        # yet, they wait for it rather than get an Account of their own.
+        ready = []
+        for customer, key in later:
+            if isinstance(created[key], Exception):
+                failures[customer.source.id] = RecordWaiting(
+                    f"{customer.source.type} {customer.source.id} shares its e-mail with {key[0]} {key[1]}, "
+                    "whose Exact Account is not written yet; it is matched to that Account once it is"
+                )
+            else:
+                ready.append(customer)
+        if ready:
+            failures.update(self.sync_customers(ready))
         return failures
 
     def sync_master_data(self, source: SourceRecord, shop: MasterData, account_id: str) -> None:
