@@ -49,6 +49,11 @@ def _documents(sandbox: ExactSandbox, info: dict[str, Any]) -> dict[str, list[di
     return by_ref
 
 
+def _accounts_with_email(sandbox: ExactSandbox, info: dict[str, Any], email: str) -> list[dict[str, Any]]:
+    rows = _division(sandbox, info).table("Accounts").values()
+    return [row for row in rows if str(row.get("Email") or "").lower() == email]
+
+
 def _woo_orders(app: App) -> list[Any]:
     with WooClient.for_connection(app, "shop") as client:
         return list(client.orders(status="any"))
@@ -414,11 +419,7 @@ def test_two_new_customers_sharing_a_billing_email_get_one_account(
 
     drain(app, quick_runtime(app), batched=batched)
 
-    accounts = [
-        row
-        for row in _division(sandbox, info).table("Accounts").values()
-        if str(row.get("Email") or "").lower() == household["email"]
-    ]
+    accounts = _accounts_with_email(sandbox, info, household["email"])
     assert len(accounts) == 1, f"{len(accounts)} Accounts for one household e-mail"
     with app.db.session() as session:
         events = session.scalars(select(AuditEvent.record_key).where(AuditEvent.kind == "sent")).all()
@@ -442,10 +443,6 @@ def test_a_household_customer_waits_for_the_account_being_created_for_the_first(
 
     drain(app, runtime, batched=True)
 
-    accounts = [
-        row
-        for row in _division(sandbox, info).table("Accounts").values()
-        if str(row.get("Email") or "").lower() == household["email"]
-    ]
+    accounts = _accounts_with_email(sandbox, info, household["email"])
     assert len(accounts) == 1, f"{len(accounts)} Accounts for one household e-mail"
     assert not inbox_errors(app)
