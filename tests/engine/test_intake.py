@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from sqlalchemy import select
 from ml_connector.engine import inbox
 from ml_connector.engine.cursors import load
 from ml_connector.engine.flows import Change, FlowCache
-from ml_connector.engine.intake import poll_stream
+from ml_connector.engine.intake import PollResult, _Handoff, poll_stream
 from ml_connector.engine.processing import poll_connection, process_message, waiting_work
 from ml_connector.store.models import InboxMessage, InboxState
 from ml_connector.webhooks import Verified
@@ -153,3 +154,48 @@ def test_an_inline_poll_leaves_a_failing_record_to_its_retry_and_writes_the_rest
     with world.app.db.session() as session:
         failed = [(m.resource_id, m.state) for m in session.scalars(select(InboxMessage)) if m.error]
     assert failed == [("3", InboxState.FAILED)]
+
+
+def _stored(*ids: int) -> list[tuple[int, Change]]:
+    return [(i, Change("order", str(i), T0)) for i in ids]
+
+
+def test_the_writer_takes_every_stored_batch_waiting_as_one_batch():
+    taken: list[list[int]] = []
+    first_taken, go_on = threading.Event(), threading.Event()
+
+    def handler(stored: list[tuple[int, Change]]) -> None:
+        taken.append([message_id for message_id, _ in stored])
+        first_taken.set()
+        assert go_on.wait(10)
+
+    result = PollResult("orders")
+    with _Handoff(handler, result) as handoff:
+        handoff.submit(_stored(1, 2))
+        assert first_taken.wait(10)  # the first batch starts at once, alone
+        handoff.submit(_stored(3))
+        handoff.submit(_stored(4, 5))
+        go_on.set()
+    assert taken == [[1, 2], [3, 4, 5]]
+    assert result.processed == 5
+
+
+def test_a_failing_stored_batch_does_not_stop_the_next_and_its_error_is_raised_at_the_end():
+    taken: list[list[int]] = []
+    first_taken, go_on = threading.Event(), threading.Event()
+
+    def handler(stored: list[tuple[int, Change]]) -> None:
+        taken.append([message_id for message_id, _ in stored])
+        first_taken.set()
+        if len(taken) == 1:
+            assert go_on.wait(10)
+            raise RuntimeError("the database went away")
+
+    handoff = _Handoff(handler, PollResult("orders")).__enter__()
+    handoff.submit(_stored(1))
+    assert first_taken.wait(10)
+    handoff.submit(_stored(2))
+    go_on.set()
+    with pytest.raises(RuntimeError, match="went away"):
+        handoff.__exit__(None, None, None)
+    assert taken == [[1], [2]]
