@@ -53,6 +53,9 @@ class Database:
     On SQLite every unit of work takes the write lock at BEGIN (IMMEDIATE): a transaction that reads and
     then writes would otherwise fail at once with "database is locked" when another connection wrote in
     between (WAL snapshots cannot be upgraded), whereas waiting for the lock at BEGIN uses the busy timeout.
+    The threads of one process also queue on a lock of their own first: SQLite's busy handler polls in
+    sleeps of up to 100 ms, so a thread waiting on it would start late after a short transaction of
+    another thread; the busy timeout still orders the writes of other processes.
     Pure reads use `read_session()`, which never blocks writers.
     """
 
@@ -62,6 +65,7 @@ class Database:
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self.engine.execution_options(write_lock=True), expire_on_commit=False)
         self._open_units = threading.local()
+        self._writer_turn = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -86,12 +90,18 @@ class Database:
             if getattr(self._open_units, "active", False):
                 # the inner BEGIN IMMEDIATE would wait for the lock its own thread holds, then fail
                 raise RuntimeError("a database session was opened inside another one in the same thread")
+            if not self._writer_turn.acquire(timeout=_SQLITE_BUSY_TIMEOUT_MS / 1000):
+                raise TimeoutError("database is locked: another thread held the write lock too long")
             self._open_units.active = True
-        try:
+            try:
+                with self._writes.begin() as session:
+                    yield session
+            finally:
+                self._open_units.active = False
+                self._writer_turn.release()
+        else:
             with self._writes.begin() as session:
                 yield session
-        finally:
-            self._open_units.active = False
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
