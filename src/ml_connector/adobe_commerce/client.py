@@ -49,6 +49,7 @@ from ml_connector.app import App
 from ml_connector.http.backoff import Backoff
 from ml_connector.http.oauth1 import OAuth1Signer
 from ml_connector.http.retry import send_idempotent
+from ml_connector.http.tls import tls_context
 from ml_connector.sandbox_kit.clock import Clock
 from ml_connector.store.connections import get_connection, get_credential
 from ml_connector.store.models import Connection, ConnectionKind
@@ -121,6 +122,7 @@ class AdobeClient:
         self._http = httpx.Client(
             auth=auth,
             transport=transport,
+            verify=tls_context(),
             headers=config.default_headers(),
             timeout=httpx.Timeout(timeout, connect=10.0),
         )

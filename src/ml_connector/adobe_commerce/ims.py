@@ -26,6 +26,7 @@ from ml_connector.adobe_commerce.errors import (
 )
 from ml_connector.http.errors import TransientError
 from ml_connector.http.retry import retry_after_seconds
+from ml_connector.http.tls import tls_context
 from ml_connector.sandbox_kit.clock import Clock, SystemClock, utc_datetime
 from ml_connector.secrets import secret
 from ml_connector.store.db import Database
@@ -134,7 +135,9 @@ class ImsTokenSource:
         }
         try:
             # A token call happens about once a day: a short-lived client is simpler than sharing one.
-            with httpx.Client(transport=self._transport, timeout=httpx.Timeout(30, connect=10)) as http:
+            with httpx.Client(
+                transport=self._transport, verify=tls_context(), timeout=httpx.Timeout(30, connect=10)
+            ) as http:
                 response = http.post(self._token_url, data=form)
         except httpx.HTTPError as exc:
             raise error_for_transport(exc, "GET", endpoint) from None  # a token call is safe to repeat

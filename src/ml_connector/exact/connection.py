@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ml_connector.exact.oauth import OAuthClient
 from ml_connector.exact.regions import base_url_for
+from ml_connector.http.tls import tls_context
 from ml_connector.store.connections import get_credential
 from ml_connector.store.models import Connection, ConnectionKind
 from ml_connector.vault import Vault
@@ -71,4 +72,4 @@ def oauth_client(session: Session, vault: Vault, conn: Connection, http: httpx.C
 
 def new_http_client() -> httpx.Client:
     # One client per connection: Exact's TLS handshakes are slow, keep connections alive.
-    return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"Accept": "application/json"})
+    return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"Accept": "application/json"}, verify=tls_context())

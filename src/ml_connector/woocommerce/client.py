@@ -16,6 +16,7 @@ from ml_connector.app import App
 from ml_connector.http.backoff import Backoff
 from ml_connector.http.errors import AuthError, OutcomeUnknownError, RejectedError, TransientError
 from ml_connector.http.retry import IDEMPOTENT_METHODS, send_idempotent
+from ml_connector.http.tls import tls_context
 from ml_connector.secrets import secret
 from ml_connector.store.connections import get_connection, get_credential
 from ml_connector.store.models import Connection, ConnectionKind
@@ -52,9 +53,7 @@ def gmt(moment: datetime) -> str:
 
 
 def _tls_verify(verify_tls: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
-    if ca_bundle:
-        return ssl.create_default_context(cafile=ca_bundle)
-    return verify_tls
+    return tls_context(ca_bundle) if verify_tls or ca_bundle else False
 
 
 def site_url(base_url: str) -> str:
