@@ -19,7 +19,11 @@ from bench.report import JSON_MARK, Figure, load_average, table
 
 _QUICK_FAULTS = ["--orders", "150", "--live", "10", "--refunds", "5", "--slow", "3"]
 SCRIPTS: list[tuple[str, list[str], list[str]]] = [  # (module, default arguments, --quick arguments)
-    ("bench.calls_per_order", [], ["--orders", "100", "--customers", "30", "--steady", "50"]),
+    (
+        "bench.calls_per_order",
+        [],
+        ["--orders", "100", "--customers", "30", "--guest-store-customers", "10", "--steady", "50"],
+    ),
     ("bench.throughput", [], ["--orders", "200"]),
     ("bench.webhook_latency", [], ["--samples", "5"]),
     ("bench.backfill_memory", [], ["--sizes", "300", "1000"]),
