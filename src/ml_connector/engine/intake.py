@@ -15,6 +15,8 @@ from ml_connector.engine.flows import Change, Flow
 from ml_connector.store.db import Database
 
 BATCH = 100
+# With a handler, the first batch is stored and handed over early: its writes start while the poll reads on.
+_FIRST_BATCH = 20
 _IN_HAND = 3  # stored batches waiting for the handler at most
 # Called with the new changes of a batch (inbox id, change) once they are stored.
 StoredHandler = Callable[[list[tuple[int, Change]]], None]
@@ -56,7 +58,7 @@ def poll_stream(
         for change in flow.poll(stream, since if since is not None else start.since(flow.overlap)):
             if start.already_taken(change):
                 continue
-            if len(batch) == BATCH:
+            if len(batch) == (_FIRST_BATCH if on_stored and not result.seen else BATCH):
                 with db.locked_session() as session:
                     stored = _store(session, connection_id, batch, started_at, result, progress)
                 handoff.submit(stored)  # outside the transaction: the handler needs the database too
