@@ -219,3 +219,23 @@ def test_calls_not_begun_are_not_made_when_the_batch_fails(db, pair, clock, monk
     states = {e.source_id: e.state for e in entries(db).values()}
     assert all(states[str(n)] == LedgerState.SENDING for n in range(1, chunks[0] + 1))
     assert all(states[str(n)] == LedgerState.PENDING for n in range(chunks[0] + 1, 31))
+
+
+def test_a_row_whose_lease_another_worker_took_while_the_batch_was_mapped_is_not_sent(db, pair, clock):
+    writer, target = make(db, clock)
+    intents = [pair.intent(str(n)) for n in range(1, 4)]
+    build_second = intents[1].build_payload
+
+    def taken_meanwhile() -> dict[str, Any]:  # mapping the second record: another worker takes its row
+        with db.session() as session:
+            entry = session.scalars(select(LedgerEntry).where(LedgerEntry.source_id == "2")).one()
+            entry.lease_owner = "w2"
+        return build_second()
+
+    intents[1] = replace(intents[1], payload=taken_meanwhile)
+    results = writer.write_many(intents)
+    assert [r.note for r in results] == ["created", "lease lost to another worker", "created"]
+    assert [target.count("SalesInvoices", f"WC-1-{n}") for n in range(1, 4)] == [1, 0, 1]
+    rows = entries(db)
+    assert (rows["2"].state, rows["2"].attempts, rows["2"].lease_owner) == (LedgerState.PENDING, 0, "w2")
+    assert kinds(db, "shop:order:2") == []  # nothing recorded in another worker's name

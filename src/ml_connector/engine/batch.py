@@ -193,20 +193,20 @@ class BatchSender:
             return []
         writer = self.writer
         with writer.db.locked_session() as session:
-            held = ledger.still_leased(session, [send.entry.id for send in sends], writer.worker_id)
-            for send in sends:
-                if send.entry.id not in held:
-                    results[send.index] = writer._result(send.entry, "lease lost to another worker")
-            sends = [send for send in sends if send.entry.id in held]
             now = writer._now()
             lease_until = now + timedelta(seconds=writer.policy.lease_seconds)
+            # the update applies only to the rows whose lease this worker still holds
+            rows = [_sending_row(send, now, lease_until) for send in sends]
+            if not ledger.update_rows(session, writer.worker_id, rows):
+                held = ledger.still_leased(session, [send.entry.id for send in sends], writer.worker_id)
+                for send in sends:
+                    if send.entry.id not in held:
+                        results[send.index] = writer._result(send.entry, "lease lost to another worker")
+                sends = [send for send in sends if send.entry.id in held]
             events = [event for send in sends for event in self._sending_events(send, now)]
             for send in sends:
                 send.entry.state, send.entry.attempts = LedgerState.SENDING, send.entry.attempts + 1
                 send.entry.content_hash, send.entry.source_version = send.digest, send.intent.source.version
-            ledger.update_rows(
-                session, writer.worker_id, (_sending_row(s.entry, now, lease_until) for s in sends)
-            )
             record_events(session, events)
         return sends
 
@@ -310,13 +310,13 @@ def _mapped(plan: PlannedCreate) -> _Send | None:
     return _Send(plan.index, plan.entry, plan.intent, payload, payload_digest(payload), fetched)
 
 
-def _sending_row(entry: LedgerEntry, now: datetime, lease_until: datetime) -> dict[str, Any]:
+def _sending_row(send: _Send, now: datetime, lease_until: datetime) -> dict[str, Any]:
     return {
-        "ledger_id": entry.id,
-        "state": entry.state,
-        "attempts": entry.attempts,
-        "content_hash": entry.content_hash,
-        "source_version": entry.source_version,
+        "ledger_id": send.entry.id,
+        "state": LedgerState.SENDING,
+        "attempts": send.entry.attempts + 1,
+        "content_hash": send.digest,
+        "source_version": send.intent.source.version,
         "lease_until": lease_until,
         "updated_at": now,
     }

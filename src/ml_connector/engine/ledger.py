@@ -139,21 +139,24 @@ def renew_leases(session: Session, ledger_ids: Collection[int], owner: str, unti
     return set(renewed)
 
 
-def update_rows(session: Session, owner: str, rows: Iterable[dict[str, Any]]) -> None:
-    """Per-row updates in one executemany, each only while `owner` holds the row's lease.
+def update_rows(session: Session, owner: str, rows: Iterable[dict[str, Any]]) -> bool:
+    """Per-row updates in one executemany, each only while `owner` holds the row's lease; True when the
+    database reports that every row was updated (False: some or all were not, or it cannot tell).
 
     Every dict holds `ledger_id` and the same set of column values.
     """
     rows = list(rows)
     if not rows:
-        return
+        return True
     columns = [name for name in rows[0] if name != "ledger_id"]
     statement = (
         update(LedgerEntry)
         .where(LedgerEntry.id == bindparam("ledger_id"), LedgerEntry.lease_owner == owner)
         .values({name: bindparam(name) for name in columns})
     )
-    session.connection().execute(statement, rows)
+    connection = session.connection()
+    result = connection.execute(statement, rows)
+    return bool(connection.dialect.supports_sane_multi_rowcount and result.rowcount == len(rows))
 
 
 def release_leases(session: Session, ledger_ids: Collection[int], owner: str) -> None:
