@@ -40,6 +40,10 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # Many-row INSERTs as multi-row VALUES statements, as SQLAlchemy already does on PostgreSQL: the
+        # driver's executemany lets go of the GIL for every row, and in a busy process getting it back
+        # costs more than writing the row.
+        engine.dialect.use_insertmanyvalues_wo_returning = True
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
