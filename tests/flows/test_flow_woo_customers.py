@@ -10,6 +10,8 @@ from ml_connector.flows.accounts import (
     ExactAccountRef,
     MatchAction,
     SyncAction,
+    SyncDecision,
+    decide_master_data_sync,
     master_data_from_account,
     match_account,
 )
@@ -19,12 +21,19 @@ from ml_connector.flows.woocommerce.customers import (
     account_for_order,
     customer_email,
     customer_update_payload,
-    decide_customer_sync,
     master_data_from_customer,
     order_account_decision,
 )
 from ml_connector.woocommerce.models import Customer, Order
 from tests.flows import woo_data as w
+
+
+def decide_customer_sync(link_hash: str | None, customer: Customer, account: dict[str, Any]) -> SyncDecision:
+    """Both sides of a linked customer, compared as the pipeline compares them."""
+    return decide_master_data_sync(
+        link_hash, master_data_from_customer(customer), master_data_from_account(account)
+    )
+
 
 SANNE = next(customer for customer in w.customers() if customer.id == 3)
 JAN = next(customer for customer in w.customers() if customer.id == 2)

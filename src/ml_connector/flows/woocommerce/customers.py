@@ -19,8 +19,6 @@ from ml_connector.flows.accounts import (
     ExactAccountRef,
     MasterData,
     MatchAction,
-    SyncDecision,
-    decide_master_data_sync,
     master_data_from_account,
     match_account,
 )
@@ -116,15 +114,6 @@ def customer_email(customer: Customer) -> str | None:
     """The e-mail a customer's Account is matched on: the billing e-mail (what the invoices carry), else
     the login e-mail."""
     return customer.billing.email or customer.email
-
-
-def decide_customer_sync(
-    link_hash: str | None, customer: Customer, account: Mapping[str, Any]
-) -> SyncDecision:
-    """Both sides of a linked customer: which one to write (Exact wins conflicts), for the audit too."""
-    return decide_master_data_sync(
-        link_hash, master_data_from_customer(customer), master_data_from_account(account)
-    )
 
 
 def customer_update_payload(account: Mapping[str, Any], customer: Customer) -> dict[str, Any]:
