@@ -5,9 +5,10 @@ on its embedded default (SQLite in a fresh data dir). The timed part is `ml-conn
 (`runtime.commands.sync_once`): read the shop, then write every order. Every request it sends is recorded
 (same WooCommerce list pages, same Exact POST bodies) and then replayed by a plain httpx loop against the
 same sandboxes; the ratio is connector time / replay time. The replay posts the same documents a second
-time (the Exact sandbox accepts them, Accounts with a taken Code are refused: both are counted).
+time (the Exact sandbox accepts them, Accounts with a taken Code are refused: both are counted). Each of
+`--rounds` rounds has a fresh shop and connector and its own replay; the figures are the medians.
 
-    python -m bench.throughput [--orders 1000] [--profile] [--sql-sites]
+    python -m bench.throughput [--orders 1000] [--rounds 3] [--profile] [--sql-sites]
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import pstats
 import tempfile
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 from bench.capture import recording, replay
 from bench.report import Figure, main
@@ -30,7 +33,22 @@ from ml_connector.runtime.commands import sync_once
 PROFILE_LINES = 30
 
 
-def measure(args: argparse.Namespace) -> list[Figure]:
+@dataclass(frozen=True)
+class Round:
+    elapsed: float  # `sync --once`, seconds
+    cpu: float  # the connector process's CPU seconds, all threads (the sandboxes run elsewhere)
+    bare: float  # the bare httpx replay of the same requests, seconds
+    invoices: int
+    requests: int
+    own: float  # elapsed minus the seconds spent waiting for HTTP (summed over threads)
+
+    @property
+    def ratio(self) -> float:
+        return self.elapsed / self.bare
+
+
+def measure_round(args: argparse.Namespace) -> Round:
+    """One fresh shop and connector: the timed sync, then the bare replay of what it sent."""
     size = ShopSize(args.orders, args.customers, args.products)
     with sandbox_processes(size) as boxes, tempfile.TemporaryDirectory() as data_dir:
         app = open_connector(Path(data_dir))
@@ -59,7 +77,7 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     own = elapsed - record.http_seconds()
     print(
         f"connector {elapsed:.2f} s (waiting for HTTP {record.http_seconds():.2f} s, own work {own:.2f} s),"
-        f" CPU {cpu:.2f} s, bare loop {bare:.2f} s, {invoices} invoices",
+        f" CPU {cpu:.2f} s, bare loop {bare:.2f} s, {invoices} invoices, ratio {elapsed / bare:.3f}",
         flush=True,
     )
     if sites:
@@ -68,19 +86,43 @@ def measure(args: argparse.Namespace) -> list[Figure]:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(PROFILE_LINES)
         stats.sort_stats("cumulative").print_stats("ml_connector", PROFILE_LINES)
+    return Round(elapsed, cpu, bare, invoices, len(record.requests), own)
+
+
+def measure(args: argparse.Namespace) -> list[Figure]:
+    """`--rounds` rounds, each with its own shop, connector and replay; each figure is the median over
+    the rounds (this machine is shared: one round can land in a slow minute)."""
+    rounds = [measure_round(args) for _ in range(args.rounds)]
+    ratios = ", ".join(f"{r.ratio:.2f}" for r in rounds)
+    invoices = rounds[0].invoices
     return [
         Figure(
             "orders/s end to end (SQLite)",
-            invoices / elapsed,
+            median(r.invoices / r.elapsed for r in rounds),
             "orders/s",
             200,
             "higher",
-            note=f"{invoices} invoices in {elapsed:.1f} s; {len(record.requests)} requests",
+            note=f"{invoices} invoices in {median(r.elapsed for r in rounds):.1f} s (median of "
+            f"{len(rounds)}); {rounds[0].requests} requests",
         ),
-        Figure("time ratio connector / bare httpx", elapsed / bare, "x", 1.5, note=f"bare loop {bare:.1f} s"),
-        Figure("requests/s bare httpx loop", len(record.requests) / bare, "req/s"),
-        Figure("connector's own ms per invoice (excl. HTTP)", 1000 * own / max(invoices, 1), "ms"),
-        Figure("connector CPU ms per invoice (all threads)", 1000 * cpu / max(invoices, 1), "ms"),
+        Figure(
+            "time ratio connector / bare httpx",
+            median(r.ratio for r in rounds),
+            "x",
+            1.5,
+            note=f"median of {ratios}; bare loop {median(r.bare for r in rounds):.1f} s",
+        ),
+        Figure("requests/s bare httpx loop", median(r.requests / r.bare for r in rounds), "req/s"),
+        Figure(
+            "connector's own ms per invoice (excl. HTTP)",
+            median(1000 * r.own / max(r.invoices, 1) for r in rounds),
+            "ms",
+        ),
+        Figure(
+            "connector CPU ms per invoice (all threads)",
+            median(1000 * r.cpu / max(r.invoices, 1) for r in rounds),
+            "ms",
+        ),
     ]
 
 
@@ -88,6 +130,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--orders", type=int, default=1000, help="orders in the shop")
     parser.add_argument("--customers", type=int, default=60, help="registered customers")
     parser.add_argument("--products", type=int, default=40, help="products (items already in Exact)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (fresh shop each); figures are medians")
     parser.add_argument("--profile", action="store_true", help="profile the connector pass (cProfile)")
     parser.add_argument("--sql-sites", action="store_true", help="count SQL statements per call site")
 

@@ -230,7 +230,8 @@ def test_a_row_whose_lease_another_worker_took_while_the_batch_was_mapped_is_not
         with db.session() as session:
             entry = session.scalars(select(LedgerEntry).where(LedgerEntry.source_id == "2")).one()
             entry.lease_owner = "w2"
-        return build_second()
+        payload: dict[str, Any] = build_second()
+        return payload
 
     intents[1] = replace(intents[1], payload=taken_meanwhile)
     results = writer.write_many(intents)
