@@ -17,7 +17,7 @@ from ml_connector.store.db import Database
 BATCH = 100
 # With a handler, the first batch is stored and handed over early: its writes start while the poll reads on.
 _FIRST_BATCH = 20
-_IN_HAND = 3  # stored batches waiting for the handler at most
+_IN_HAND = 3  # stored batches in hand at most: waiting for the handler, or being handled
 # Called with the new changes of a batch (inbox id, change) once they are stored.
 StoredHandler = Callable[[list[tuple[int, Change]]], None]
 
@@ -79,13 +79,14 @@ class _Handoff:
     The handler takes every batch waiting when it is free, as one: fewer, larger write batches when the
     poll reads faster than the writes go out (each write batch has a fixed cost in transactions and in
     time the Exact calls wait), and the first batch still starts as soon as it is stored. At most
-    `_IN_HAND` batches wait (memory stays flat). Leaving the block waits for them, also when the poll
+    `_IN_HAND` batches are in hand, waiting or being handled (memory stays flat). Leaving the block waits for them, also when the poll
     failed (they are stored: process them), and re-raises the handler's first error.
     """
 
     def __init__(self, handler: StoredHandler | None, result: PollResult) -> None:
         self.handler, self.result = handler, result
         self._waiting: list[list[tuple[int, Change]]] = []
+        self._handling = 0  # batches the handler took and has not finished
         self._changed = threading.Condition()
         self._closed = False
         self._error: BaseException | None = None
@@ -99,7 +100,7 @@ class _Handoff:
         if self._thread is None or not stored:
             return
         with self._changed:
-            self._changed.wait_for(lambda: len(self._waiting) < _IN_HAND)
+            self._changed.wait_for(lambda: len(self._waiting) + self._handling < _IN_HAND)
             self._waiting.append(stored)
             self._changed.notify_all()
         self.result.processed += len(stored)
@@ -112,12 +113,15 @@ class _Handoff:
                 if not self._waiting:
                     return
                 taken = [change for stored in self._waiting for change in stored]
+                self._handling = len(self._waiting)
                 self._waiting.clear()
-                self._changed.notify_all()
             try:
                 context.run(self.handler, taken)
             except BaseException as exc:  # the rest is still processed; the first error is re-raised
                 self._error = self._error or exc
+            with self._changed:
+                self._handling = 0
+                self._changed.notify_all()
 
     def __enter__(self) -> _Handoff:
         if self._thread is not None:
