@@ -199,3 +199,29 @@ def test_a_failing_stored_batch_does_not_stop_the_next_and_its_error_is_raised_a
     with pytest.raises(RuntimeError, match="went away"):
         handoff.__exit__(None, None, None)
     assert taken == [[1], [2]]
+
+
+def test_the_poll_waits_while_three_batches_are_in_hand_waiting_or_being_written():
+    first_taken, go_on = threading.Event(), threading.Event()
+
+    def handler(stored: list[tuple[int, Change]]) -> None:
+        first_taken.set()
+        assert go_on.wait(10)
+
+    with _Handoff(handler, PollResult("orders")) as handoff:
+        handoff.submit(_stored(1))
+        assert first_taken.wait(10)
+        handoff.submit(_stored(2))
+        handoff.submit(_stored(3))  # in hand: one being written, two waiting
+        fourth_stored = threading.Event()
+
+        def store_the_fourth() -> None:
+            handoff.submit(_stored(4))
+            fourth_stored.set()
+
+        poll = threading.Thread(target=store_the_fourth)
+        poll.start()
+        assert not fourth_stored.wait(0.3)  # memory stays bounded: the poll does not read on
+        go_on.set()
+        assert fourth_stored.wait(10)
+        poll.join()
