@@ -160,57 +160,53 @@ def _stored(*ids: int) -> list[tuple[int, Change]]:
     return [(i, Change("order", str(i), T0)) for i in ids]
 
 
+class HeldWriter:
+    """A stored-batch handler that holds on to its first batch until `go_on` is set (`fail`: then raises)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.taken: list[list[int]] = []
+        self.first_taken, self.go_on = threading.Event(), threading.Event()
+        self.fail = fail
+
+    def __call__(self, stored: list[tuple[int, Change]]) -> None:
+        self.taken.append([message_id for message_id, _ in stored])
+        self.first_taken.set()
+        if len(self.taken) == 1:
+            assert self.go_on.wait(10)
+            if self.fail:
+                raise RuntimeError("the database went away")
+
+    def holding(self, handoff: _Handoff, *first: int) -> None:
+        handoff.submit(_stored(*first))
+        assert self.first_taken.wait(10)  # the first batch starts at once, alone
+
+
 def test_the_writer_takes_every_stored_batch_waiting_as_one_batch():
-    taken: list[list[int]] = []
-    first_taken, go_on = threading.Event(), threading.Event()
-
-    def handler(stored: list[tuple[int, Change]]) -> None:
-        taken.append([message_id for message_id, _ in stored])
-        first_taken.set()
-        assert go_on.wait(10)
-
-    result = PollResult("orders")
-    with _Handoff(handler, result) as handoff:
-        handoff.submit(_stored(1, 2))
-        assert first_taken.wait(10)  # the first batch starts at once, alone
+    writer, result = HeldWriter(), PollResult("orders")
+    with _Handoff(writer, result) as handoff:
+        writer.holding(handoff, 1, 2)
         handoff.submit(_stored(3))
         handoff.submit(_stored(4, 5))
-        go_on.set()
-    assert taken == [[1, 2], [3, 4, 5]]
+        writer.go_on.set()
+    assert writer.taken == [[1, 2], [3, 4, 5]]
     assert result.processed == 5
 
 
 def test_a_failing_stored_batch_does_not_stop_the_next_and_its_error_is_raised_at_the_end():
-    taken: list[list[int]] = []
-    first_taken, go_on = threading.Event(), threading.Event()
-
-    def handler(stored: list[tuple[int, Change]]) -> None:
-        taken.append([message_id for message_id, _ in stored])
-        first_taken.set()
-        if len(taken) == 1:
-            assert go_on.wait(10)
-            raise RuntimeError("the database went away")
-
-    handoff = _Handoff(handler, PollResult("orders")).__enter__()
-    handoff.submit(_stored(1))
-    assert first_taken.wait(10)
+    writer = HeldWriter(fail=True)
+    handoff = _Handoff(writer, PollResult("orders")).__enter__()
+    writer.holding(handoff, 1)
     handoff.submit(_stored(2))
-    go_on.set()
+    writer.go_on.set()
     with pytest.raises(RuntimeError, match="went away"):
         handoff.__exit__(None, None, None)
-    assert taken == [[1], [2]]
+    assert writer.taken == [[1], [2]]
 
 
 def test_the_poll_waits_while_three_batches_are_in_hand_waiting_or_being_written():
-    first_taken, go_on = threading.Event(), threading.Event()
-
-    def handler(stored: list[tuple[int, Change]]) -> None:
-        first_taken.set()
-        assert go_on.wait(10)
-
-    with _Handoff(handler, PollResult("orders")) as handoff:
-        handoff.submit(_stored(1))
-        assert first_taken.wait(10)
+    writer = HeldWriter()
+    with _Handoff(writer, PollResult("orders")) as handoff:
+        writer.holding(handoff, 1)
         handoff.submit(_stored(2))
         handoff.submit(_stored(3))  # in hand: one being written, two waiting
         fourth_stored = threading.Event()
@@ -222,6 +218,8 @@ def test_the_poll_waits_while_three_batches_are_in_hand_waiting_or_being_written
         poll = threading.Thread(target=store_the_fourth)
         poll.start()
         assert not fourth_stored.wait(0.3)  # memory stays bounded: the poll does not read on
-        go_on.set()
+        writer.go_on.set()
         assert fourth_stored.wait(10)
         poll.join()
+    assert writer.taken[0] == [1]
+    assert [i for batch in writer.taken for i in batch] == [1, 2, 3, 4]  # all of them, in order
