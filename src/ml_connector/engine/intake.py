@@ -79,8 +79,9 @@ class _Handoff:
     The handler takes every batch waiting when it is free, as one: fewer, larger write batches when the
     poll reads faster than the writes go out (each write batch has a fixed cost in transactions and in
     time the Exact calls wait), and the first batch still starts as soon as it is stored. At most
-    `_IN_HAND` batches are in hand, waiting or being handled (memory stays flat). Leaving the block waits for them, also when the poll
-    failed (they are stored: process them), and re-raises the handler's first error.
+    `_IN_HAND` batches are in hand, waiting or being handled (memory stays flat). Leaving the block waits
+    for them, also when the poll failed (they are stored: process them), and re-raises the handler's
+    first error.
     """
 
     def __init__(self, handler: StoredHandler | None, result: PollResult) -> None:
