@@ -15,6 +15,7 @@ import httpx
 from ml_connector.adobe_commerce.client import PRODUCTS, AdobeClient
 from ml_connector.app import App
 from ml_connector.exact.client import ExactClient
+from ml_connector.http.tls import tls_context
 from ml_connector.pipelines import masterdata
 from ml_connector.pipelines.adobe_settings import parse_sync_settings
 from ml_connector.pipelines.gl_mappings import import_mapping, load_masterdata
@@ -114,7 +115,7 @@ def prepare_books(exact_info: dict[str, Any], skus: dict[str, str]) -> int:
     an Item per SKU plus the adjustment item; returns the number of items."""
     base, division = exact_info["base_url"], exact_info["division"]
     items = {**skus, ADJUSTMENT_ITEM: "Correctie creditnota"}
-    with httpx.Client(base_url=base, timeout=30) as http:
+    with httpx.Client(base_url=base, timeout=30, verify=tls_context()) as http:
         for code, description in MERCHANT_GL_ACCOUNTS.items():
             created = http.post(
                 f"/_sandbox/create/{division}/GLAccounts",

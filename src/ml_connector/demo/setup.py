@@ -14,6 +14,7 @@ import httpx
 from ml_connector.app import App
 from ml_connector.exact.client import ExactClient
 from ml_connector.exact.odata import Query, eq
+from ml_connector.http.tls import tls_context
 from ml_connector.store.connections import add_connection
 from ml_connector.store.models import ConnectionKind
 from ml_connector.woocommerce.client import WooClient
@@ -80,7 +81,7 @@ def mirror_catalogue(exact: ExactClient, exact_info: dict[str, Any], skus: dict[
         raise RuntimeError(f"the Exact division has no GL account {REVENUE_GL} for the shop's items")
     base, division = exact_info["base_url"], exact_info["division"]
     wanted = skus
-    with httpx.Client(base_url=base, timeout=30) as http:
+    with httpx.Client(base_url=base, timeout=30, verify=tls_context()) as http:
         for code, description in wanted.items():
             response = http.post(
                 f"/_sandbox/create/{division}/Items",

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 import httpx
 from pydantic import SecretStr
 
+from ml_connector.http.tls import tls_context
+
 from .formats import ExactError
 
 MAX_ATTEMPTS = 10
@@ -128,7 +130,7 @@ class WebhookDispatcher:
         return None
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.timeout) as client:
+        with httpx.Client(timeout=self.timeout, verify=tls_context()) as client:
             while (pending := self._next()) is not None:
                 delivered = self._deliver(client, pending.notification)
                 with self._condition:

@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from ml_connector.http.tls import tls_context
 from ml_connector.woocommerce.signature import sign
 
 from .models import Webhook
@@ -75,7 +76,9 @@ class WebhookDispatcher:
     ) -> None:
         self.store = store
         self._renderer = renderer
-        self._client = client or httpx.Client(timeout=_DELIVERY_TIMEOUT, follow_redirects=False)
+        self._client = client or httpx.Client(
+            timeout=_DELIVERY_TIMEOUT, follow_redirects=False, verify=tls_context()
+        )
         self._cond = threading.Condition()
         self._queue: deque[_Action] = deque()
         self._pending: set[tuple[int, int]] = set()
