@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -154,6 +155,32 @@ def test_an_inline_poll_leaves_a_failing_record_to_its_retry_and_writes_the_rest
     with world.app.db.session() as session:
         failed = [(m.resource_id, m.state) for m in session.scalars(select(InboxMessage)) if m.error]
     assert failed == [("3", InboxState.FAILED)]
+
+
+def test_an_inline_poll_hands_its_first_20_records_to_the_writer_before_reading_on(
+    world: ShopWorld, monkeypatch: pytest.MonkeyPatch
+):
+    for n in range(1, 151):
+        world.shop.put(str(n), modified=at(n))
+    first_handed = threading.Event()
+    read = ShopFlow.poll
+
+    def read_on_once_handed(self: ShopFlow, stream: str, since: datetime | None) -> Iterator[Change]:
+        for index, change in enumerate(read(self, stream, since)):
+            if index == 21:  # the 21st record closed the first batch: the 22nd waits for the writer
+                assert first_handed.wait(10)
+            yield change
+
+    sizes: list[int] = []
+
+    def writer(stored: list[tuple[int, Change]]) -> None:
+        sizes.append(len(stored))
+        first_handed.set()
+
+    monkeypatch.setattr(ShopFlow, "poll", read_on_once_handed)
+    flow = FlowCache(world.app).get(world.shop_id)
+    poll_stream(world.app.db, flow, world.shop_id, "orders", T0 + timedelta(hours=1), on_stored=writer)
+    assert sizes[0] == 20 and sum(sizes) == 150
 
 
 def _stored(*ids: int) -> list[tuple[int, Change]]:
