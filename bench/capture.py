@@ -4,10 +4,16 @@ The recorder wraps `httpx.HTTPTransport.handle_request` (every client of the pro
 auth was applied) and keeps method, URL, headers, body and the seconds until the response was read;
 the cost is one list append per request. The replay sends the same requests in the same order over one
 keep-alive client per host: the floor the connector's own time is compared to.
+
+The replay goes to the same sandboxes, after the connector: its documents are posted a second time. So
+that the sandbox does the same work as for the connector, an Account is posted with its Code marked as
+the replay's (the sandbox would refuse the taken Code with a short 400 instead of creating the Account);
+invoices refer to the connector's Accounts, which exist, and are created again.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -85,11 +91,20 @@ def replay(record: Recording) -> tuple[float, Recording, Counter[int]]:
                 if host not in clients:
                     clients[host] = httpx.Client(timeout=30)
                 client = clients[host]
-                response = client.request(
-                    request.method, request.url, headers=request.headers, content=request.body
-                )
+                headers, body = _as_new_account(request)
+                response = client.request(request.method, request.url, headers=headers, content=body)
                 statuses[response.status_code] += 1
             return time.perf_counter() - started, again, statuses
         finally:
             for client in clients.values():
                 client.close()
+
+
+def _as_new_account(request: Recorded) -> tuple[list[tuple[str, str]], bytes]:
+    """The request to send again: an Account POST with the replay's mark on its Code (see the module)."""
+    if request.method != "POST" or not httpx.URL(request.url).path.endswith("/crm/Accounts"):
+        return request.headers, request.body
+    account = json.loads(request.body)
+    account["Code"] = f"R{account['Code']}"
+    headers = [(name, value) for name, value in request.headers if name.lower() != "content-length"]
+    return headers, json.dumps(account).encode()  # httpx sets the new Content-Length
