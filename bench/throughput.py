@@ -6,7 +6,8 @@ on its embedded default (SQLite in a fresh data dir). The timed part is `ml-conn
 (same WooCommerce list pages, same Exact POST bodies) and then replayed by a plain httpx loop against the
 same sandboxes; the ratio is connector time / replay time. The replay posts the same documents a second
 time (the Exact sandbox accepts them; Accounts get a Code marked as the replay's, so that they are created
-again). Each of `--rounds` rounds has a fresh shop and connector and its own replay; the figures are the medians.
+again). Each of `--rounds` rounds has a fresh shop and connector and its own replay; the figures are the
+medians.
 
     python -m bench.throughput [--orders 1000] [--rounds 3] [--profile] [--sql-sites]
 """
