@@ -85,6 +85,24 @@ def test_reads_carry_division_accept_and_bearer(client):
 
 
 @respx.mock
+def test_writes_carry_the_client_headers_bearer_and_httpx_json_body(client):
+    payload = {"Name": "Café Ünal", "Amount": 12.5, "Lines": [{"Item": GUID}]}
+    created = {"d": {"ID": GUID}}
+    route = respx.post(f"{API}/crm/Accounts").respond(201, json=created, headers={"Set-Cookie": "lb=7"})
+    assert client.create("Accounts", payload) == {"ID": GUID}
+    client.create("Accounts", payload)
+    request = route.calls.last.request
+    expected = httpx.Request("POST", f"{API}/crm/Accounts", json=payload)
+    assert request.content == expected.content  # byte for byte what `json=` sends
+    assert request.headers["content-length"] == str(len(expected.content))
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["prefer"] == "return=representation"
+    assert request.headers["accept"] == "application/json"  # the client's default headers stay
+    assert request.headers["authorization"] == "Bearer access-A"
+    assert request.headers["cookie"] == "lb=7"  # what the server set goes back, as with `http.post`
+
+
+@respx.mock
 def test_paging_follows_next_verbatim_and_lazily(client):
     next_url = f"{API}/logistics/Items?$skiptoken=guid'abc'"
     route = respx.get(f"{API}/logistics/Items").mock(

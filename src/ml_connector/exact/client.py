@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 
 import httpx
@@ -44,6 +45,8 @@ MAX_RATE_WAITS = 5  # consecutive 429s on one call before giving up (the governo
 # Never sent: safe to raise as transient even for writes.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _SENT_BUT_LOST = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# A division's write URLs are few (one per entity set): parse each once.
+_parsed_url = lru_cache(maxsize=256)(httpx.URL)
 
 
 class TokenSource(Protocol):
@@ -71,6 +74,7 @@ class ExactClient:
         self._backoff = backoff or Backoff()
         self._sleep = sleep
         self._api = f"{self.base_url}{API_PATH}"
+        self._write_headers: tuple[SecretStr, httpx.Headers] | None = None  # see _write_request
 
     @classmethod
     def for_connection(
@@ -226,11 +230,13 @@ class ExactClient:
         renewed = False
         for _wait in range(MAX_RATE_WAITS):
             self.governor.acquire(endpoint)
-            headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
             if method in ("POST", "PUT"):
-                headers.update(WRITE_HEADERS)
+                request = self._write_request(method, url, body, token)
+            else:
+                auth = {"Authorization": f"Bearer {token.get_secret_value()}"}
+                request = self.http.build_request(method, url, params=params, headers=auth)
             try:
-                response = self.http.request(method, url, params=params, json=body, headers=headers)
+                response = self.http.send(request)
             except BaseException:
                 self.governor.abandon()
                 raise
@@ -244,6 +250,23 @@ class ExactClient:
                 continue
             return response
         return response
+
+    def _write_request(self, method: str, url: str, body: Any, token: SecretStr) -> httpx.Request:
+        """The request `http.build_request` would build for a write, built with less work per call (the
+        sender makes writes back to back): the URL parsed once, the headers merged once per token."""
+        cached = self._write_headers
+        if cached is None or cached[0].get_secret_value() != token.get_secret_value():
+            headers = httpx.Headers(self.http.headers)
+            headers.update({"Authorization": f"Bearer {token.get_secret_value()}", **WRITE_HEADERS})
+            self._write_headers = cached = (token, headers)
+        return httpx.Request(
+            method,
+            _parsed_url(url),
+            headers=cached[1],
+            content=_json_bytes(body),
+            cookies=self.http.cookies or None,  # Exact needs none, but what it set goes back as usual
+            extensions={"timeout": self.http.timeout.as_dict()},
+        )
 
     def _check(self, method: str, response: httpx.Response, endpoint: str) -> httpx.Response:
         status = response.status_code
@@ -285,3 +308,8 @@ class ExactClient:
             if method == "GET":
                 raise errors.transient(endpoint, "unreadable JSON", response.status_code) from exc
             raise errors.outcome_unknown(endpoint, self.division, "unreadable JSON") from exc
+
+
+def _json_bytes(body: Any) -> bytes:
+    """A JSON body as httpx encodes `json=` (compact, UTF-8, no NaN)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()

@@ -21,6 +21,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def _to_decimal(value: Any) -> Decimal:
+    if isinstance(value, str):  # WooCommerce's usual form: checked first, for every amount of every page
+        try:
+            return Decimal(value)  # leading and trailing whitespace allowed
+        except InvalidOperation:
+            raise ValueError(f"expected an amount, got {value!r}") from None
     if isinstance(value, bool):
         raise ValueError(f"expected an amount, got {value!r}")
     if isinstance(value, Decimal):
@@ -30,11 +35,6 @@ def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, float):
         # repr is the shortest text that round-trips, which is what PHP's json_encode wrote.
         return Decimal(repr(value))
-    if isinstance(value, str):
-        try:
-            return Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"expected an amount, got {value!r}") from None
     raise ValueError(f"expected an amount, got {value!r}")
 
 
