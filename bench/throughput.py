@@ -6,9 +6,10 @@ on its embedded default (SQLite in a fresh data dir). The timed part is `ml-conn
 (same WooCommerce list pages, same Exact POST bodies) and then replayed by a plain httpx loop against the
 same sandboxes; the ratio is connector time / replay time. The replay posts the same documents a second
 time (the Exact sandbox accepts them; Accounts get a Code marked as the replay's, so that they are created
-again). The flow's modules are loaded before the clock starts, as the replay's httpx is: importing is a
-cost of starting a process, not of syncing. Each of `--rounds` rounds has a fresh shop and connector and
-its own replay; the figures are the medians.
+again). Before the clock starts, the process is set up as `ml-connector sync` sets itself up
+(`runtime.heap.freeze_start_up`), and the flow's modules are loaded, as the replay's httpx is: importing
+is a cost of starting a process, not of syncing. Each of `--rounds` rounds has a fresh shop and connector
+and its own replay; the figures are the medians.
 
     python -m bench.throughput [--orders 1000] [--rounds 3] [--profile] [--sql-sites]
 """
@@ -33,6 +34,7 @@ from bench.shop import SHOP, connect_shop, open_connector
 from bench.sqlsites import counting_sql
 from ml_connector.engine.flows import BUILTIN_FLOW_MODULES
 from ml_connector.runtime.commands import sync_once
+from ml_connector.runtime.heap import freeze_start_up
 
 PROFILE_LINES = 30
 
@@ -58,6 +60,7 @@ def measure_round(args: argparse.Namespace) -> Round:
         app = open_connector(Path(data_dir))
         try:
             connect_shop(app, boxes.exact, boxes.woo)
+            freeze_start_up()  # as `ml-connector sync` does once the app is open (the first round only)
             importlib.import_module(BUILTIN_FLOW_MODULES["woocommerce"])
             profiler = cProfile.Profile() if args.profile else None
             with ExitStack() as stack:

@@ -437,6 +437,7 @@ def sync(
     """Sync one connection now: read what changed, write it, report (a Rich progress bar while it runs)."""
     sync_once = _load("ml_connector.runtime.commands", "sync_once")
     with opened(as_json) as application:
+        _load("ml_connector.runtime.heap", "freeze_start_up")()
         while True:
             report = sync_once(application, name, _since(since), progress=not as_json)
             if as_json:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from ml_connector.app import App
 from ml_connector.engine import processing
 from ml_connector.runtime.core import Runtime
+from ml_connector.runtime.heap import freeze_start_up
 from ml_connector.runtime.options import RuntimeOptions
 from ml_connector.runtime.web import create_web_app
 from ml_connector.store.connections import get_connection
@@ -91,6 +92,7 @@ def run(app: App, options: RuntimeOptions | None = None) -> None:
     runtime = Runtime(app, options)
     workers = _Workers(runtime)
     stopped = _on_stop_signals()
+    freeze_start_up()
     workers.start()
     try:
         if not stopped.is_set():  # a signal during start-up: do not start serving
@@ -103,6 +105,7 @@ def worker(app: App, options: RuntimeOptions | None = None) -> None:
     """Scheduler and workers without the web app, until SIGTERM or Ctrl-C."""
     workers = _Workers(Runtime(app, options))
     stopped = _on_stop_signals()
+    freeze_start_up()
     workers.start()
     try:
         stopped.wait()
