@@ -8,8 +8,8 @@ same sandboxes; the ratio is connector time / replay time. The replay posts the 
 time (the Exact sandbox accepts them; Accounts get a Code marked as the replay's, so that they are created
 again). Before the clock starts, the process is set up as `ml-connector sync` sets itself up
 (`runtime.heap.freeze_start_up`), and the flow's modules are loaded, as the replay's httpx is: importing
-is a cost of starting a process, not of syncing. Each of `--rounds` rounds has a fresh shop and connector
-and its own replay; the figures are the medians.
+is a cost of starting a process, not of syncing. Each of `--rounds` rounds runs in a process of its own
+with a fresh shop, connector and replay; the figures are the medians.
 
     python -m bench.throughput [--orders 1000] [--rounds 3] [--profile] [--sql-sites]
 """
