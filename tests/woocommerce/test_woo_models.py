@@ -153,3 +153,20 @@ def test_null_sku_and_bad_money_are_handled() -> None:
     raw["total"] = "12,50"
     with pytest.raises(ValidationError, match="expected an amount"):
         m.Order.model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(" 12.50 ", Decimal("12.50")), ("7", Decimal("7")), (3, Decimal("3")), (0.1, Decimal("0.1"))],
+)
+def test_amounts_as_text_or_numbers_are_exact(value: object, expected: Decimal) -> None:
+    raw = load("order-with-refund.json") | {"total": value}
+    total = m.Order.model_validate(raw).total
+    assert total == expected and str(total) == str(expected)
+
+
+@pytest.mark.parametrize("value", [True, "", "12.5.0", None])
+def test_what_is_no_amount_is_refused(value: object) -> None:
+    raw = load("order-with-refund.json") | {"total": value}
+    with pytest.raises(ValidationError, match="expected an amount"):
+        m.Order.model_validate(raw)
