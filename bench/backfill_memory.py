@@ -11,12 +11,12 @@ child reports its peak resident set (VmHWM from /proc/self/status) after set-up 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.child import in_own_process
 from bench.report import Figure, main
 from bench.sandboxes import ShopSize, exact_documents, sandbox_processes
 from bench.shop import SHOP, connect_shop, open_connector
@@ -33,7 +33,7 @@ def peak_rss_mib() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
-def _backfill(queue: Any, exact: dict[str, Any], woo: dict[str, Any]) -> None:
+def _backfill(exact: dict[str, Any], woo: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as data_dir:
         app = open_connector(Path(data_dir))
         try:
@@ -44,17 +44,13 @@ def _backfill(queue: Any, exact: dict[str, Any], woo: dict[str, Any]) -> None:
             seconds = time.perf_counter() - started
         finally:
             app.close()
-    queue.put({"ready_mib": ready, "peak_mib": peak_rss_mib(), "seconds": seconds, "seen": report.seen})
+    return {"ready_mib": ready, "peak_mib": peak_rss_mib(), "seconds": seconds, "seen": report.seen}
 
 
 def backfill(orders: int) -> dict[str, Any]:
-    context = multiprocessing.get_context("spawn")
     with sandbox_processes(ShopSize(orders, max(60, orders // 20), 40)) as boxes:
-        queue = context.Queue()
-        child = context.Process(target=_backfill, args=(queue, boxes.exact, boxes.woo), name="connector")
-        child.start()
-        result: dict[str, Any] = queue.get()
-        child.join()
+        # the connector in a process of its own: its peak RSS is its own, not the bench's
+        result = in_own_process(_backfill, boxes.exact, boxes.woo, name="connector")
         result["invoices"] = sum(
             1 for rows in exact_documents(boxes.exact).values() for r in rows if r["type"] == 8020
         )

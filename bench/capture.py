@@ -107,4 +107,5 @@ def _as_new_account(request: Recorded) -> tuple[list[tuple[str, str]], bytes]:
     account = json.loads(request.body)
     account["Code"] = f"R{account['Code']}"
     headers = [(name, value) for name, value in request.headers if name.lower() != "content-length"]
-    return headers, json.dumps(account).encode()  # httpx sets the new Content-Length
+    body = json.dumps(account, ensure_ascii=False, separators=(",", ":"))  # as the connector encodes it
+    return headers, body.encode()  # httpx sets the new Content-Length

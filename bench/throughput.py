@@ -19,17 +19,16 @@ from __future__ import annotations
 import argparse
 import cProfile
 import importlib
-import multiprocessing
 import pstats
 import tempfile
 import time
-import traceback
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
 from bench.capture import recording, replay
+from bench.child import in_own_process
 from bench.report import Figure, main
 from bench.sandboxes import ShopSize, exact_documents, sandbox_processes
 from bench.shop import SHOP, connect_shop, open_connector
@@ -39,7 +38,6 @@ from ml_connector.runtime.commands import sync_once
 from ml_connector.runtime.heap import freeze_start_up
 
 PROFILE_LINES = 30
-ROUND_TIMEOUT = 900.0  # seconds for one round's process (set-up, sync and replay)
 
 
 @dataclass(frozen=True)
@@ -103,37 +101,11 @@ def measure_round(args: argparse.Namespace) -> Round:
     return Round(elapsed, cpu, bare, invoices, len(record.requests), own)
 
 
-def _round_in_own_process(args: argparse.Namespace) -> Round:
-    """`measure_round` in a fresh process, as each `ml-connector sync --once` runs in one: a round does
-    not inherit the heap of the rounds before it."""
-    context = multiprocessing.get_context("spawn")
-    answers = context.Queue()
-    child = context.Process(target=_round_child, args=(args, answers), name="throughput-round")
-    child.start()
-    try:
-        answer = answers.get(timeout=ROUND_TIMEOUT)
-    finally:
-        child.join(timeout=30)
-        if child.is_alive():
-            child.kill()
-    if isinstance(answer, str):
-        raise RuntimeError(f"a throughput round failed:\n{answer}")
-    assert isinstance(answer, Round)
-    return answer
-
-
-def _round_child(args: argparse.Namespace, answers: multiprocessing.Queue[Round | str]) -> None:
-    try:
-        answers.put(measure_round(args))
-    except BaseException:
-        answers.put(traceback.format_exc())
-        raise
-
-
 def measure(args: argparse.Namespace) -> list[Figure]:
     """`--rounds` rounds, each with its own shop, connector and replay; each figure is the median over
     the rounds (this machine is shared: one round can land in a slow minute)."""
-    rounds = [_round_in_own_process(args) for _ in range(args.rounds)]
+    # each round in a fresh process, as each `sync --once` runs: no heap inherited from the rounds before
+    rounds = [in_own_process(measure_round, args, name="throughput round") for _ in range(args.rounds)]
     ratios = ", ".join(f"{r.ratio:.2f}" for r in rounds)
     invoices = rounds[0].invoices
     return [

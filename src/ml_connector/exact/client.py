@@ -45,7 +45,7 @@ MAX_RATE_WAITS = 5  # consecutive 429s on one call before giving up (the governo
 # Never sent: safe to raise as transient even for writes.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _SENT_BUT_LOST = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-# A division's write URLs are few (one per entity set): parse each once.
+# Creates go to one URL per entity set: parse each once (an update's URL, one per record, passes through).
 _parsed_url = lru_cache(maxsize=256)(httpx.URL)
 
 
